@@ -1,0 +1,29 @@
+"""linkwatch: watch the documents other documents cite.
+
+The public, one-call API lives in :mod:`linkwatch.api` and is re-exported here::
+
+    import linkwatch
+    report = linkwatch.check(["manifests/cstd-wsis.toml"])
+    print(report.exit_code("error"))
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "check": "api", "archive": "api", "status": "api", "history": "api", "diff": "api", "inspect_files": "api",
+    "ManifestError": "manifest", "Report": "report", "RunFailed": "run", "render": "formats",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `import linkwatch` stays cheap, which matters for the inspection worker processes
+    # (they import linkwatch.inspect and nothing of the HTTP machinery).
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'linkwatch' has no attribute {name!r}")

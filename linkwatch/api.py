@@ -1,0 +1,91 @@
+"""The library API: one call per job. The command line is a thin shell over these functions.
+
+    >>> import linkwatch
+    >>> report = linkwatch.check("manifests/cstd-wsis.toml", archive="archive")
+    >>> [(d.id, d.status) for d in report.documents]
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from . import timeline as _timeline
+from . import manifest as _manifest
+from .versions import VersionDiff
+from .versions import diff as _diff
+from .inspect import Inspection, Inspector
+from .manifest import Document
+from .report import Report
+from .run import Archive, Options, execute
+
+
+def options(**overrides: Any) -> Options:
+    """:class:`~linkwatch.run.Options` with keyword overrides (``archive`` may be a str)."""
+    if "archive" in overrides and overrides["archive"] is not None:
+        overrides["archive"] = Path(overrides["archive"])
+    else:
+        overrides.pop("archive", None)
+    return dataclasses.replace(Options(), **overrides)
+
+
+def check(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
+    """Fetch, verify and compare every document of the manifests; record observations (no bytes).
+
+    Keyword options are the fields of :class:`~linkwatch.run.Options` (``archive``, ``concurrency``,
+    ``per_host``, ``timeout``, ``retries``, ``max_size``…). Raises
+    :class:`~linkwatch.manifest.ManifestError` for a bad manifest and
+    :class:`~linkwatch.run.RunFailed` when the archive is unusable.
+    """
+    return execute(_paths(manifests), options(**opts), command="check")
+
+
+def archive(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
+    """Like :func:`check`, and keep every new version's bytes in the archive's blob store."""
+    return execute(_paths(manifests), options(**opts), command="archive")
+
+
+def status(manifests: str | Path | list[str | Path] | None = None, archive: str | Path | None = None) -> Report:
+    """The latest known state from the index, without the network (all documents, or a manifest's)."""
+    paths = _paths(manifests) if manifests else []
+    docs = [d for m in _manifest.load_all(paths) for d in m.documents] if paths else None
+    store = Archive(options(archive=archive).archive)
+    try:
+        return _timeline.status(store.index, docs, paths or None)
+    finally:
+        store.close()
+
+
+def history(document: str, archive: str | Path | None = None) -> tuple[Document, list[_timeline.Entry]]:
+    """Every observation of one document (by id or symbol), oldest first."""
+    store = Archive(options(archive=archive).archive)
+    try:
+        return _timeline.history(store.index, document)
+    finally:
+        store.close()
+
+
+def diff(document: str, old: str | None = None, new: str | None = None,
+         archive: str | Path | None = None) -> VersionDiff:
+    """Metadata changes and a unified text diff between two archived versions (default: the last two)."""
+    store = Archive(options(archive=archive).archive)
+    try:
+        with Inspector(workers=1) as inspector:
+            return _diff(store.index, store.blobs, inspector, document, old, new)
+    finally:
+        store.close()
+
+
+def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeout: float = 60.0) -> list[tuple[str, Inspection]]:
+    """Symbols, title, language and pages of local PDFs, each in the sandboxed worker. No network."""
+    paths = [str(p) for p in _paths(files)]
+    with Inspector(workers=workers, timeout=timeout) as inspector:
+        return [(p, inspector.inspect(Path(p))) for p in paths]
+
+
+def _paths(value: str | Path | list[str | Path] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (str, Path)):
+        return [str(value)]
+    return [str(v) for v in value]

@@ -1,0 +1,506 @@
+"""Stage 2: HTTP — fetch one URL politely, follow and record redirects, stream the body to disk.
+
+:class:`Fetcher` is built on ``urllib3`` directly (one shared, thread-safe ``PoolManager`` with
+connection reuse): a ``requests`` session costs about three times as much per request, and a run
+checks thousands of URLs. Redirects are followed here, not by urllib3, so every hop is recorded and
+checked (loops, length, scheme). Retries (:mod:`linkwatch.retry`) and per-host politeness
+(:mod:`linkwatch.ratelimit`) wrap each attempt; waiting between attempts never holds a host slot.
+
+The fetcher knows HTTP, not documents: it reports what the server did (:class:`FetchResult`) and
+leaves judging it to :mod:`linkwatch.compare`. It never raises for network or HTTP trouble.
+
+    with Fetcher(FetchConfig(per_host=2)) as fetcher:
+        result = fetcher.fetch("https://undocs.org/A/80/62", Path("tmp"))
+        ...   # result.body_path belongs to the caller: move it or unlink it
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+
+from . import __version__, quirks
+from .ratelimit import HostLimiter
+from .retry import RETRY_AFTER_STATUSES, RETRYABLE_STATUSES, call_with_retries, parse_retry_after, retrying
+
+
+@dataclass
+class Hop:
+    """One response in a redirect chain."""
+
+    url: str
+    status: int
+    location: str | None = None
+
+
+@dataclass
+class FetchResult:
+    """HTTP facts of one fetch of one URL (after retries)."""
+
+    url: str  # as requested
+    started_at: str  # ISO 8601 UTC
+    final_url: str | None = None
+    http_status: int | None = None  # final status; None when no response at all
+    redirects: list[Hop] = field(default_factory=list)  # every hop before the final response
+    content_type: str | None = None  # media type only, lowercased ("application/pdf")
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # a conditional request answered 304
+    size: int | None = None  # body bytes stored (None when no body fetched)
+    sha256: str | None = None
+    sha512: str | None = None
+    body_path: Path | None = None  # temp file holding the body; the caller owns and removes it
+    head: bytes = b""  # first bytes of the body (sniffing: %PDF-, <html)
+    error: str | None = None  # human message when the fetch failed
+    error_kind: str | None = None  # "timeout" "connection" "too-large" "redirect-loop" "too-many-redirects" "scheme" "challenge" "http"
+    attempts: int = 1
+    elapsed: float = 0.0  # seconds, all attempts
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+
+ACCEPT = "application/pdf,text/html;q=0.9,*/*;q=0.8"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CHUNK_SIZE = 256 * 1024  # read/hash/write granularity; big chunks keep per-chunk overhead low
+HEAD_SIZE = 1024  # bytes kept in FetchResult.head for sniffing
+DRAIN_LIMIT = 64 * 1024  # unwanted bodies up to this size are read to keep the connection alive
+
+
+@dataclass
+class FetchConfig:
+    """How to fetch: timeouts, retries, size cap, redirects, politeness."""
+
+    timeout: float = 30.0  # connect and per-read timeout, seconds
+    retries: int = 3  # retries after the first attempt
+    backoff: float = 0.5  # base seconds for exponential backoff with jitter
+    backoff_max: float = 30.0
+    retry_after_cap: float = 60.0  # never wait longer than this for a Retry-After; beyond it: give up now
+    max_size: int = 512 * 1024**2  # bytes; body stopped at the cap → error_kind "too-large", nothing kept
+    max_redirects: int = 10
+    per_host: int = 2  # concurrent requests per host
+    min_interval: float = 0.0  # seconds between request starts to one host
+    user_agent: str = f"linkwatch/{__version__} (+https://github.com/linkwatch/linkwatch)"
+    body_timeout: float | None = None  # wall-clock limit for reading one body (a slow drip), seconds
+
+
+# -- URLs -----------------------------------------------------------------------------------------
+
+# WHATWG URL percent-encode sets (what a browser sends): C0 controls, space and non-ASCII always,
+# plus these. A "%" not starting a valid escape is encoded too, or the request line is invalid.
+_PATH_ENCODE = frozenset(' "#<>?`{}')
+_QUERY_ENCODE = frozenset(" \"#<>'")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class UnsupportedScheme(ValueError):
+    """A URL whose scheme is not http or https."""
+
+
+def _percent_encode(text: str, encode: frozenset[str]) -> str:
+    """Percent-encode ``text`` the way a browser does; existing valid escapes are kept."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "%":
+            valid = i + 2 < len(text) and text[i + 1] in _HEX and text[i + 2] in _HEX
+            out.append("%" if valid else "%25")
+        elif ch in encode or ord(ch) <= 0x20 or ord(ch) >= 0x7F:
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _ascii_host(host: str) -> str:
+    """The host in ASCII: IDNA 2008 (UTS #46) for internationalised names."""
+    if host.isascii():
+        return host.lower()
+    try:
+        try:
+            import idna  # installed with requests; IDNA 2008, unlike the stdlib's 2003 codec
+        except ImportError:  # pragma: no cover - idna always comes with requests
+            return host.encode("idna").decode("ascii")
+        return idna.encode(host, uts46=True).decode("ascii")
+    except UnicodeError as exc:  # idna.IDNAError is a UnicodeError
+        raise ValueError(f"invalid host name {host!r}: {exc}") from None
+
+
+def request_url(url: str) -> str:
+    """The URL to put on the wire: IDNA host, percent-encoded path and query, no fragment.
+
+    Raises :class:`UnsupportedScheme` for anything but http(s), ValueError for unusable URLs.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UnsupportedScheme(f"unsupported URL scheme {parts.scheme or '(none)'!r} in {url!r}")
+    if not parts.hostname:
+        raise ValueError(f"no host in URL {url!r}")
+    host = _ascii_host(parts.hostname)
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:  # .port raises ValueError for a bad port: wanted
+        netloc += f":{parts.port}"
+    if parts.username is not None:
+        userinfo = _percent_encode(parts.username, _PATH_ENCODE | {"@", "/"})
+        if parts.password is not None:
+            userinfo += ":" + _percent_encode(parts.password, _PATH_ENCODE | {"@", "/"})
+        netloc = f"{userinfo}@{netloc}"
+    path = _percent_encode(parts.path or "/", _PATH_ENCODE)
+    query = _percent_encode(parts.query, _QUERY_ENCODE)
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _header_text(value: str) -> str:
+    """Undo http.client's latin-1 decoding of a header holding raw UTF-8 (a Location with é)."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def _media_type(content_type: str | None) -> str | None:
+    """``"Application/PDF; charset=x"`` → ``"application/pdf"``; None when absent or empty."""
+    if not content_type:
+        return None
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media or None
+
+
+# -- one attempt ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Body:
+    """A body streamed to disk."""
+
+    path: Path
+    size: int
+    sha256: str
+    sha512: str
+
+
+@dataclass
+class _Attempt:
+    """What one try (the whole redirect chain) produced; see :class:`linkwatch.retry.Outcome`."""
+
+    final_url: str | None = None
+    status: int | None = None
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    redirects: list[Hop] = field(default_factory=list)
+    body: _Body | None = None
+    head: bytes = b""
+    error: str | None = None
+    error_kind: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
+
+
+class _BodyError(Exception):
+    """Reading a body failed; carries the error kind and whether a retry may help."""
+
+    def __init__(self, kind: str, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.kind, self.retryable = kind, retryable
+
+
+# Exceptions that mean "the network let us down" (never "linkwatch has a bug" or "disk full").
+_NETWORK_ERRORS = (Urllib3Error, http.client.HTTPException, OSError)
+
+
+def _network_error_kind(exc: BaseException) -> str:
+    """"timeout" or "connection" for an exception raised while talking to a server."""
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2 (compatibility), so first.
+    if isinstance(exc, NewConnectionError):
+        return "connection"
+    if isinstance(exc, (Urllib3Timeout, TimeoutError)):
+        return "timeout"
+    return "connection"
+
+
+def _discard(resp: urllib3.BaseHTTPResponse) -> None:
+    """Finish with a response whose body is not wanted.
+
+    A short body of known length is read so the connection goes back to the pool; anything else
+    (large, unknown length) closes the connection rather than download what nobody reads.
+    """
+    try:
+        remaining = resp.length_remaining
+        if remaining is not None and remaining <= DRAIN_LIMIT and not resp.chunked:
+            resp.drain_conn()
+        else:
+            resp.close()
+    except Exception:  # noqa: BLE001 - a broken connection is simply not reused
+        resp.close()
+    finally:
+        resp.release_conn()
+
+
+class Fetcher:
+    """Fetch URLs over one shared connection pool, politely; thread-safe."""
+
+    def __init__(self, config: FetchConfig | None = None) -> None:
+        self.config = config = config or FetchConfig()
+        self._pool = urllib3.PoolManager(
+            num_pools=100,  # hosts whose connections are kept
+            maxsize=max(1, config.per_host),  # never more in flight per host anyway
+            block=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=config.timeout, read=config.timeout),
+            **_ca_certs(),
+        )
+        self._limiter = HostLimiter(config.per_host, config.min_interval)
+        self._policy = retrying(
+            retries=config.retries,
+            backoff=config.backoff,
+            backoff_max=config.backoff_max,
+            retry_after_cap=config.retry_after_cap,
+        )
+
+    # -- public ---------------------------------------------------------------------------
+    def fetch(
+        self,
+        url: str,
+        dest_dir: Path,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        want_body: bool = True,
+    ) -> FetchResult:
+        """GET ``url``, following redirects and retrying; the body goes to a temp file in ``dest_dir``.
+
+        ``etag`` / ``last_modified`` (from the previous observation) make the request conditional;
+        a 304 gives ``not_modified=True`` and no body. ``want_body=False`` checks availability
+        only: the body is never read.
+        """
+        started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        t0 = time.monotonic()
+        headers = self.request_headers(etag=etag, last_modified=last_modified)
+        result = FetchResult(url=url, started_at=started_at, request_headers=dict(headers), attempts=0)
+        try:
+            target = request_url(url)
+        except ValueError as exc:
+            result.error = str(exc)
+            result.error_kind = "scheme" if isinstance(exc, UnsupportedScheme) else "connection"
+            return result
+
+        outcome, attempts = call_with_retries(
+            lambda: self._attempt(target, Path(dest_dir), headers, want_body), self._policy
+        )
+        self._fill(result, outcome, url if not outcome.redirects else None)
+        result.attempts = attempts
+        result.elapsed = time.monotonic() - t0
+        return result
+
+    def request_headers(self, *, etag: str | None = None, last_modified: str | None = None) -> dict[str, str]:
+        """The headers sent with every request (urllib3 adds Host)."""
+        headers = {
+            "User-Agent": self.config.user_agent,
+            "Accept": ACCEPT,
+            # The bytes hashed and archived are the bytes served: no transfer compression asked for.
+            # A server that compresses anyway is decoded (and the decoded size is capped).
+            "Accept-Encoding": "identity",
+        }
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return headers
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._pool.clear()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- one attempt: the redirect chain --------------------------------------------------
+    def _attempt(self, url: str, dest_dir: Path, headers: dict[str, str], want_body: bool) -> _Attempt:
+        """One try: request, follow redirects, read the final body. Never raises for the network."""
+        out = _Attempt()
+        seen = {url}
+        current = url
+        while True:
+            with self._limiter.slot(urlsplit(current).hostname or ""):
+                try:
+                    resp = self._pool.request(
+                        "GET", current, headers=headers, redirect=False, retries=False,
+                        preload_content=False, decode_content=True,
+                    )
+                except _NETWORK_ERRORS as exc:
+                    return self._failed(out, current, _network_error_kind(exc), str(exc), retryable=True)
+                location = resp.headers.get("Location")
+                if resp.status not in REDIRECT_STATUSES or not location:
+                    return self._final(out, current, resp, dest_dir, want_body)
+                _discard(resp)
+            nxt = self._next_hop(out, current, resp, _header_text(location), seen)
+            if nxt is None:
+                return out
+            seen.add(nxt)
+            current = nxt
+
+    def _next_hop(
+        self, out: _Attempt, current: str, resp: urllib3.BaseHTTPResponse, location: str, seen: set[str]
+    ) -> str | None:
+        """Check a redirect and record it; return the next URL, or None when refused (``out`` says why)."""
+        self._record_response(out, current, resp)  # a refused redirect is the final response
+        try:
+            nxt = request_url(urljoin(current, location))
+        except UnsupportedScheme:
+            out.error, out.error_kind = f"redirect to non-HTTP location {location!r} refused", "scheme"
+            return None
+        except ValueError as exc:
+            out.error, out.error_kind = f"unusable redirect location {location!r}: {exc}", "http"
+            return None
+        if nxt in seen:
+            out.error, out.error_kind = f"redirect loop: {current} → {nxt} was already visited", "redirect-loop"
+            return None
+        if len(out.redirects) >= self.config.max_redirects:
+            out.error = f"more than {self.config.max_redirects} redirects"
+            out.error_kind = "too-many-redirects"
+            return None
+        out.redirects.append(Hop(current, resp.status, location))
+        return nxt
+
+    @staticmethod
+    def _record_response(out: _Attempt, url: str, resp: urllib3.BaseHTTPResponse) -> None:
+        out.final_url, out.status, out.reason = url, resp.status, resp.reason or ""
+        out.headers = dict(resp.headers)
+
+    @staticmethod
+    def _failed(out: _Attempt, url: str, kind: str, message: str, *, retryable: bool) -> _Attempt:
+        out.final_url, out.error_kind, out.error, out.retryable = url, kind, message, retryable
+        return out
+
+    # -- the final response ---------------------------------------------------------------
+    def _final(
+        self, out: _Attempt, url: str, resp: urllib3.BaseHTTPResponse, dest_dir: Path, want_body: bool
+    ) -> _Attempt:
+        """Judge the final response of a chain (still inside the host slot) and read its body."""
+        self._record_response(out, url, resp)
+        status = resp.status
+        if quirks.is_bot_challenge(status, out.headers):
+            _discard(resp)  # retrying a challenge only earns another one
+            out.error, out.error_kind = f"bot challenge (HTTP {status})", "challenge"
+            return out
+        if status == 304:
+            _discard(resp)
+            return out
+        if not 200 <= status < 300 or not want_body:
+            _discard(resp)
+            if not 200 <= status < 300:
+                self._http_error(out)
+            return out
+        try:
+            out.body, out.head = self._read_body(resp, dest_dir)
+        except _BodyError as exc:
+            out.error, out.error_kind, out.retryable = str(exc), exc.kind, exc.retryable
+        return out
+
+    def _http_error(self, out: _Attempt) -> None:
+        """Describe a non-2xx final status and decide whether it is worth another try."""
+        status = out.status or 0
+        out.error, out.error_kind = f"HTTP {status} {out.reason}".rstrip(), "http"
+        out.retryable = status in RETRYABLE_STATUSES
+        if status in RETRY_AFTER_STATUSES:
+            out.retry_after = parse_retry_after(out.headers.get("Retry-After"))
+            if out.retry_after is not None and out.retry_after > self.config.retry_after_cap:
+                out.error += (
+                    f"; Retry-After {out.retry_after:g} s exceeds the {self.config.retry_after_cap:g} s cap"
+                )
+
+    def _read_body(self, resp: urllib3.BaseHTTPResponse, dest_dir: Path) -> tuple[_Body, bytes]:
+        """Stream the body to a temp file, hashing as it goes; on any failure nothing is left behind."""
+        cap = self.config.max_size
+        declared = resp.length_remaining
+        if declared is not None and declared > cap and not resp.headers.get("Content-Encoding"):
+            _discard(resp)  # no point downloading what will be thrown away
+            raise _BodyError("too-large", f"Content-Length {declared} exceeds the {cap}-byte limit", False)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        tmp = tempfile.NamedTemporaryFile(delete=False, dir=dest_dir, prefix=".part-")
+        ok = False
+        try:
+            with tmp:
+                size, head, sha256, sha512 = self._copy(resp, tmp, cap)
+            ok = True
+            return _Body(Path(tmp.name), size, sha256.hexdigest(), sha512.hexdigest()), head
+        finally:
+            if ok:
+                resp.release_conn()
+            else:
+                resp.close()  # the connection is in an unknown state: do not reuse it
+                resp.release_conn()
+                os.unlink(tmp.name)
+
+    def _copy(self, resp: urllib3.BaseHTTPResponse, out, cap: int):
+        """Copy decoded body chunks into ``out``; return (size, head, sha256, sha512)."""
+        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+        size, head = 0, b""
+        deadline = None if self.config.body_timeout is None else time.monotonic() + self.config.body_timeout
+        while True:
+            # read1: whatever has arrived (up to CHUNK_SIZE), so the deadline is checked even
+            # against a server dripping bytes. gzip/deflate is decoded with bounded output per
+            # call, so a gzip bomb is counted, and stopped, chunk by chunk.
+            try:
+                chunk = resp.read1(CHUNK_SIZE, decode_content=True)
+            except _NETWORK_ERRORS as exc:
+                raise _BodyError(_network_error_kind(exc), f"reading body: {exc}", True) from None
+            if not chunk:
+                return size, head, sha256, sha512
+            size += len(chunk)
+            if size > cap:
+                raise _BodyError("too-large", f"body exceeds the {cap}-byte limit", False)
+            if len(head) < HEAD_SIZE:
+                head += chunk[: HEAD_SIZE - len(head)]
+            sha256.update(chunk)
+            sha512.update(chunk)
+            out.write(chunk)
+            if deadline is not None and time.monotonic() > deadline:
+                raise _BodyError("timeout", f"body not read within {self.config.body_timeout:g} s", True)
+
+    # -- result -----------------------------------------------------------------------------
+    @staticmethod
+    def _fill(result: FetchResult, out: _Attempt, unredirected_url: str | None) -> None:
+        """Copy the last attempt's outcome into the public result."""
+        # Without redirects the final URL is the URL as given (not its wire encoding), so
+        # "final_url != url" keeps meaning "the server sent us elsewhere".
+        if out.status is None:  # no response at all: there is no final URL
+            result.final_url = None
+        else:
+            result.final_url = unredirected_url or out.final_url
+        result.http_status = out.status
+        result.redirects = out.redirects
+        result.response_headers = out.headers
+        low = {k.lower(): v for k, v in out.headers.items()}
+        result.content_type = _media_type(low.get("content-type"))
+        result.etag = low.get("etag")
+        result.last_modified = low.get("last-modified")
+        result.not_modified = out.status == 304
+        result.error, result.error_kind = out.error, out.error_kind
+        if out.body is not None:
+            result.body_path = out.body.path
+            result.size, result.sha256, result.sha512 = out.body.size, out.body.sha256, out.body.sha512
+            result.head = out.head
+
+
+def _ca_certs() -> dict[str, str]:
+    """Verify TLS against certifi's bundle when available (as requests does), else the system store."""
+    try:
+        import certifi
+    except ImportError:  # pragma: no cover
+        return {}
+    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}

@@ -1,0 +1,129 @@
+"""Markdown format: a GitHub-flavoured page that fits a GitHub Actions job summary.
+
+Append it to ``$GITHUB_STEP_SUMMARY``. Layout: heading, summary line, run facts, one table row
+per document, then a "Findings" section with every warning and error, linked to the URL.
+Stranger-supplied text is cleaned of controls, HTML-escaped (GitHub renders inline HTML) and
+Markdown-escaped so a title can neither break the table nor turn into a link, image or heading.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from ..report import DocumentResult, Report, severity_rank
+from ._text import clean
+
+STATUS_EMOJI = {
+    "ok": "✅",
+    "broken": "❌",
+    "wrong-document": "❌",
+    "wrong-type": "❌",
+    "unreachable": "⚠️",
+    "blocked": "⚠️",
+    "unverified": "❔",
+}
+SEVERITY_EMOJI = {"error": "🔴", "warning": "🟠", "info": "🔵"}
+
+# Characters with Markdown meaning anywhere in a line. `|` breaks table cells; `[`/`]` make
+# links, `!` images, `*`/`_`/`~` emphasis, backticks code, `\\` escapes the others.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!#])")
+
+
+def md(text: str | None) -> str:
+    """Inline-safe Markdown for untrusted text: one line, HTML and Markdown escaped."""
+    text = clean(text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(text: str | None, *, cell: bool = False) -> str:
+    """Untrusted text as inline code; backticks cannot be escaped inside code, so become `'`.
+
+    In a table `cell`, `|` must still be escaped (GFM splits cells before parsing code spans).
+    """
+    text = clean(text).replace("`", "'")
+    if cell:
+        text = text.replace("|", "\\|")
+    return f"`{text}`" if text else ""
+
+
+def md_link(label: str, url: str | None) -> str:
+    """A link for http(s) URLs; anything else (javascript:, data:, relative) stays plain text."""
+    url = clean(url)
+    if not re.match(r"(?i)https?://", url):
+        return md(label) if not url else f"{md(label)} ({md_code(url)})"
+    # Percent-encode what would end the link destination or the table cell.
+    safe_url = quote(url, safe="/:?#[]@!$&'*+,;=%~-._")
+    safe_url = safe_url.replace("(", "%28").replace(")", "%29").replace("|", "%7C")
+    return f"[{md(label)}]({safe_url})"
+
+
+def render(report: Report, *, color: bool = False, width: int | None = None,
+           fail_on: str = "error") -> str:
+    """The Markdown page, ending with a newline."""
+    parts = [_heading(report), "", *_table(report)]
+    findings = _findings(report)
+    if findings:
+        parts += ["", "### Findings", "", *findings]
+    return "\n".join(parts) + "\n"
+
+
+def _heading(report: Report) -> str:
+    """Heading, summary line and run facts."""
+    worst = report.worst_severity()
+    icon = SEVERITY_EMOJI.get(worst, "✅") if severity_rank(worst) >= 1 else "✅"
+    manifests = ", ".join(md_code(m) for m in report.manifests) or "none"
+    run = f"run {report.run_id} · " if report.run_id is not None else ""
+    return "\n".join([
+        f"## {icon} linkwatch {md(report.command)}",
+        "",
+        f"**{md(report.summary_line())}**",
+        "",
+        f"<sub>{run}{md(report.started_at)} → {md(report.finished_at)} · "
+        f"linkwatch {md(report.tool_version)} · manifests: {manifests}</sub>",
+    ])
+
+
+def _table(report: Report) -> list[str]:
+    """One row per document."""
+    if not report.documents:
+        return ["_No documents._"]
+    rows = [
+        "| Status | Document | Symbol | Title | HTTP | Drift |",
+        "| :-- | :-- | :-- | :-- | --: | :-- |",
+    ]
+    rows += [_row(doc) for doc in report.documents]
+    return rows
+
+
+def _row(doc: DocumentResult) -> str:
+    """A table row; the cited symbol/title are shown in italics when nothing was read."""
+    status = f"{STATUS_EMOJI.get(doc.status, '❔')} {md(doc.status)}"
+    symbol = md(doc.found_symbol) if doc.found_symbol else _expected(doc.expected_symbol)
+    title = md(doc.title) if doc.title else _expected(doc.expected_title)
+    http = str(doc.http_status) if doc.http_status is not None else "—"
+    drift = ", ".join(md(k) for k in doc.drift)
+    return f"| {status} | {md_code(doc.id, cell=True)} | {symbol} | {title} | {http} | {drift} |"
+
+
+def _expected(text: str | None) -> str:
+    """Cited (not found) text, italicised so readers can tell it from what was read."""
+    escaped = md(text)
+    return f"_{escaped}_" if escaped else ""
+
+
+def _findings(report: Report) -> list[str]:
+    """Warnings and errors, grouped by document, each document linked to its URL."""
+    lines: list[str] = []
+    for doc in report.documents:
+        findings = doc.findings_at_least("warning")
+        if not findings:
+            continue
+        where = f"{md_code(doc.manifest)} line {doc.line}"
+        lines.append(f"- {md_code(doc.id)} — {md_link(doc.symbol or doc.url, doc.url)} ({where})")
+        if doc.final_url and doc.final_url != doc.url:
+            lines.append(f"  - final URL: {md_link(doc.final_url, doc.final_url)}")
+        for f in findings:
+            icon = SEVERITY_EMOJI.get(f.severity, "")
+            lines.append(f"  - {icon} **{md(f.severity)}** {md_code(f.kind)}: {md(f.message)}")
+    return lines

@@ -1,0 +1,283 @@
+"""The index: an SQLite database of runs, documents, observations, findings and snapshots.
+
+WAL mode (readers never block the writer), a busy timeout (two runs on one archive wait for each
+other instead of failing), short transactions, the schema version in ``PRAGMA user_version`` and
+forward-only migrations: each entry of :data:`MIGRATIONS` moves the schema up by one.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from .compare import Finding
+from .fetch import Hop
+from .inspect import Inspection
+from .manifest import Document
+from .observation import Observation
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        tool_version TEXT NOT NULL,
+        manifests TEXT NOT NULL,          -- JSON list of paths
+        exit_code INTEGER
+    );
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        manifest TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        symbols TEXT NOT NULL,            -- JSON list, expected
+        title TEXT,
+        lang TEXT,
+        url TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE snapshots (
+        sha256 TEXT PRIMARY KEY,
+        sha512 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT,
+        stored_at TEXT NOT NULL
+    );
+    CREATE TABLE observations (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        document_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        observed_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        final_url TEXT,
+        http_status INTEGER,
+        redirects TEXT NOT NULL,          -- JSON list of {url, status, location}
+        content_type TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        not_modified INTEGER NOT NULL,
+        size INTEGER,
+        sha256 TEXT,
+        sha512 TEXT,
+        sniffed TEXT,
+        archived INTEGER NOT NULL,
+        error TEXT,
+        error_kind TEXT,
+        attempts INTEGER NOT NULL,
+        elapsed REAL NOT NULL,
+        request_headers TEXT NOT NULL,    -- JSON object
+        response_headers TEXT NOT NULL,   -- JSON object
+        inspection TEXT,                  -- JSON object (Inspection) or NULL
+        tool_version TEXT NOT NULL
+    );
+    CREATE INDEX observations_by_document ON observations(document_id, id);
+    CREATE INDEX observations_by_sha256 ON observations(sha256);
+    CREATE TABLE findings (
+        id INTEGER PRIMARY KEY,
+        observation_id INTEGER NOT NULL REFERENCES observations(id),
+        kind TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX findings_by_observation ON findings(observation_id);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    """The index was written by a newer linkwatch (a higher schema version)."""
+
+
+class Index:
+    """The archive's SQLite index. One instance per thread (sqlite3 connections are not shared)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA busy_timeout = 60000")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on the busy
+        # timeout instead of failing halfway with "database is locked".
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(f"{self.path}: index schema {version} is newer than this linkwatch "
+                                  f"({SCHEMA_VERSION}); upgrade linkwatch")
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _statements(MIGRATIONS[number]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, command: str, started_at: str, tool_version: str, manifests: list[str]) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO runs (command, started_at, tool_version, manifests) VALUES (?,?,?,?)",
+                             (command, started_at, tool_version, json.dumps(manifests)))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, finished_at: str, exit_code: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?", (finished_at, exit_code, run_id))
+
+    # -- documents ----------------------------------------------------------------------------
+    def upsert_documents(self, documents: list[Document], now: str) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT INTO documents (id, manifest, line, kind, symbols, title, lang, url, updated_at)
+                   VALUES (?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT(id) DO UPDATE SET manifest=excluded.manifest, line=excluded.line,
+                     kind=excluded.kind, symbols=excluded.symbols, title=excluded.title, lang=excluded.lang,
+                     url=excluded.url, updated_at=excluded.updated_at""",
+                [(d.id, d.manifest, d.line, d.kind, json.dumps(list(d.symbols)), d.title, d.lang, d.url, now)
+                 for d in documents])
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def documents(self) -> list[Document]:
+        return [_document(r) for r in self.db.execute("SELECT * FROM documents ORDER BY manifest, line, id")]
+
+    # -- observations -------------------------------------------------------------------------
+    def record(self, obs: Observation, findings: list[Finding], snapshot_stored_at: str | None = None) -> int:
+        """Store one judged observation with its findings (and its snapshot row if bytes were kept)."""
+        with self.transaction() as db:
+            if snapshot_stored_at and obs.sha256 and obs.sha512 and obs.size is not None:
+                db.execute("INSERT OR IGNORE INTO snapshots (sha256, sha512, size, content_type, stored_at) "
+                           "VALUES (?,?,?,?,?)", (obs.sha256, obs.sha512, obs.size, obs.content_type,
+                                                  snapshot_stored_at))
+            cur = db.execute(
+                f"INSERT INTO observations ({', '.join(_OBS_COLUMNS)}) VALUES ({', '.join('?' * len(_OBS_COLUMNS))})",
+                _obs_row(obs))
+            obs_id = int(cur.lastrowid)
+            db.executemany("INSERT INTO findings (observation_id, kind, severity, message) VALUES (?,?,?,?)",
+                           [(obs_id, f.kind, f.severity, f.message) for f in findings])
+        obs.id = obs_id
+        return obs_id
+
+    def latest(self, doc_id: str) -> Observation | None:
+        row = self.db.execute("SELECT * FROM observations WHERE document_id = ? ORDER BY id DESC LIMIT 1",
+                              (doc_id,)).fetchone()
+        return _observation(row) if row else None
+
+    def before(self, obs: Observation) -> Observation | None:
+        """The observation of the same document just before ``obs``."""
+        row = self.db.execute("SELECT * FROM observations WHERE document_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+                              (obs.document_id, obs.id)).fetchone()
+        return _observation(row) if row else None
+
+    def latest_for_url(self, doc_id: str, url: str) -> Observation | None:
+        """The last observation of this URL that saw content: its validators make a conditional request."""
+        row = self.db.execute(
+            "SELECT * FROM observations WHERE document_id = ? AND url = ? AND sha256 IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1", (doc_id, url)).fetchone()
+        return _observation(row) if row else None
+
+    def history(self, doc_id: str) -> list[Observation]:
+        rows = self.db.execute("SELECT * FROM observations WHERE document_id = ? ORDER BY id", (doc_id,))
+        return [_observation(r) for r in rows]
+
+    def findings(self, obs_id: int) -> list[Finding]:
+        rows = self.db.execute("SELECT kind, severity, message FROM findings WHERE observation_id = ? ORDER BY id",
+                               (obs_id,))
+        return [Finding(r["kind"], r["severity"], r["message"]) for r in rows]
+
+    def snapshot(self, sha256: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM snapshots WHERE sha256 = ?", (sha256,)).fetchone()
+
+    def snapshots(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM snapshots ORDER BY sha256"))
+
+    def archived_versions(self, doc_id: str) -> list[Observation]:
+        """One observation per distinct archived snapshot of a document, oldest first."""
+        rows = self.db.execute(
+            """SELECT o.* FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
+               WHERE o.document_id = ? AND o.id IN (
+                   SELECT MIN(id) FROM observations WHERE document_id = ? AND sha256 IS NOT NULL GROUP BY sha256)
+               ORDER BY o.id""", (doc_id, doc_id))
+        return [_observation(r) for r in rows]
+
+
+_OBS_COLUMNS = (
+    "run_id", "document_id", "url", "observed_at", "status", "final_url", "http_status", "redirects",
+    "content_type", "etag", "last_modified", "not_modified", "size", "sha256", "sha512", "sniffed", "archived",
+    "error", "error_kind", "attempts", "elapsed", "request_headers", "response_headers", "inspection",
+    "tool_version",
+)
+
+
+def _obs_row(o: Observation) -> tuple[object, ...]:
+    return (
+        o.run_id, o.document_id, o.url, o.observed_at, o.status or "unverified", o.final_url, o.http_status,
+        json.dumps([asdict(h) for h in o.redirects]), o.content_type, o.etag, o.last_modified, int(o.not_modified),
+        o.size, o.sha256, o.sha512, o.sniffed, int(o.archived), o.error, o.error_kind, o.attempts, o.elapsed,
+        json.dumps(o.request_headers), json.dumps(o.response_headers),
+        json.dumps(asdict(o.inspection)) if o.inspection else None, o.tool_version,
+    )
+
+
+def _observation(r: sqlite3.Row) -> Observation:
+    inspection = Inspection(**_known(Inspection, json.loads(r["inspection"]))) if r["inspection"] else None
+    return Observation(
+        id=r["id"], run_id=r["run_id"], document_id=r["document_id"], url=r["url"], observed_at=r["observed_at"],
+        status=r["status"], final_url=r["final_url"], http_status=r["http_status"],
+        redirects=[Hop(**h) for h in json.loads(r["redirects"])], content_type=r["content_type"], etag=r["etag"],
+        last_modified=r["last_modified"], not_modified=bool(r["not_modified"]), size=r["size"], sha256=r["sha256"],
+        sha512=r["sha512"], sniffed=r["sniffed"], archived=bool(r["archived"]), error=r["error"],
+        error_kind=r["error_kind"], attempts=r["attempts"], elapsed=r["elapsed"],
+        request_headers=json.loads(r["request_headers"]), response_headers=json.loads(r["response_headers"]),
+        inspection=inspection, tool_version=r["tool_version"],
+    )
+
+
+def _known(cls: type, data: dict[str, object]) -> dict[str, object]:
+    # An index written by a newer linkwatch may hold fields this one does not know: ignore them.
+    names = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _document(r: sqlite3.Row) -> Document:
+    return Document(id=r["id"], url=r["url"], symbols=tuple(json.loads(r["symbols"])), title=r["title"],
+                    lang=r["lang"], kind=r["kind"], manifest=r["manifest"], line=r["line"])
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]

@@ -1,0 +1,565 @@
+"""Stage 3: read a PDF's page 1 → its own symbols, title, language, pages.
+
+Two layers:
+
+- :func:`read_pdf` / :func:`read_text` run pypdf *in-process*; only :mod:`linkwatch.worker` calls
+  them, inside a sandboxed process. :func:`parse_page1` is the pure text → facts part.
+- :class:`Inspector` is the public API: a thread-safe pool of long-lived worker processes, each
+  under an address-space limit, each request under a wall-clock limit (kill and respawn on expiry).
+
+Title policy: :attr:`Inspection.title` is the text as printed (whitespace collapsed, lines joined,
+footnote asterisks dropped), keeping typographic quotes and capitals (``UNCTAD’s CONTRIBUTION…``):
+it is evidence, not a key. Compare titles with :func:`title_key` (casefolded, ASCII quotes/dashes).
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import select
+import subprocess
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import quirks
+from . import symbols as unsymbols
+
+
+@dataclass
+class Inspection:
+    """What inspecting one file found. Plain data, JSON-friendly."""
+
+    pages: int | None = None
+    symbols: list[str] = field(default_factory=list)  # the document's own, normalised display form
+    title: str | None = None
+    lang: str | None = None  # ISO 639-1: en fr es ru ar zh ...
+    placeholder: bool = False  # the ODS "document does not exist" page
+    reissued: bool = False  # "Reissued for technical reasons" / asterisked symbol
+    error: str | None = None  # None, or "timeout", "memory", "encrypted", "malformed: <detail>"
+    symbol_source: str | None = None  # where symbols were read: "masthead", "header", "metadata"
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of every field."""
+        return asdict(self)
+
+
+class InspectError(RuntimeError):
+    """extract_text could not read a file; ``.kind`` is an Inspection.error string."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+# --------------------------------------------------------------------------- page-1 layout
+
+# The organisation's name printed left of the symbol in the masthead, in the six official languages.
+UN_NAMES: tuple[str, ...] = (
+    "United Nations", "Nations Unies", "Naciones Unidas",
+    "Организация Объединенных Наций", "الأمم المتحدة", "联合国",
+)
+_UN_NAME = "|".join(re.escape(n) for n in UN_NAMES)
+_MASTHEAD = re.compile(rf"^\s*(?:{_UN_NAME})\s+(?P<rest>\S.*?)\s*$|^\s*(?P<rtl>\S.*?)\s+(?:{_UN_NAME})\s*$")
+_REISSUE = re.compile(
+    r"reissued for technical reasons|nouveau tirage pour raisons techniques"
+    r"|publicado nuevamente por razones t[ée]cnicas|по техническим причинам"
+    r"|أعيد إصدار|因技术原因重新印发",
+    re.IGNORECASE,
+)
+_HEADER_LINES = 40  # the masthead/distribution block sits within the first lines of page 1
+_GA_RESOLUTION_NO = re.compile(r"^\s*(?P<no>(?:ES-\d+/|S-\d+/)?\d{1,3}/\d{1,4}(?: ?[A-Z])?)\.\s+(?P<rest>\S.*)$")
+_GA_PREAMBLE = re.compile(r"^\s*(The General Assembly|L[’']Assemblée générale|La Asamblea General|Генеральная Ассамблея)\b")
+_SC_RESOLUTION = re.compile(r"^\s*(Resolution|Résolution|Resolución|Резолюция) \d+ \(\d{4}\)\s*$")
+_INDENTED = re.compile(r"^\s{2,}(?=\S)")
+# Headings that sit in the title's typographic slot but are not the title.
+_NOT_TITLE = re.compile(
+    r"^\s*(\[|resolution adopted by|adopted by the|report of the secretary-general\s*$"
+    r"|note by the (secretary-general|secretariat)\s*$|addendum\s*$|corrigendum\s*$|summary\s*$)",
+    re.IGNORECASE,
+)
+# "Agenda item 43", "Item 5 of the provisional agenda" (not a title that mentions an agenda).
+_AGENDA = re.compile(
+    r"^\s*(agenda items?\b|items? \d+\b.*\bagenda\b|temas? \d+\b.*\bprograma\b"
+    r"|points? \d+\b.*\bordre du jour\b|пункты? \d+\b.*\bповестки\b)",
+    re.IGNORECASE,
+)
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _symbols_only(text: str) -> bool:
+    """True when text is nothing but a (possibly joint, possibly asterisked) symbol."""
+    parts = unsymbols.split_joint(text.strip().rstrip("".join(unsymbols.DASHES)))
+    return bool(parts) and all(unsymbols.looks_like_symbol(p) for p in parts)
+
+
+def _next_nonblank(lines: list[str], i: int) -> int | None:
+    for j in range(i + 1, len(lines)):
+        if not _blank(lines[j]):
+            return j
+    return None
+
+
+def _with_stacked(lines: list[str], i: int, first: str) -> str:
+    """The symbol text at line i, plus the next line when a joint symbol is stacked on two lines."""
+    j = _next_nonblank(lines, i)
+    if j is not None and _symbols_only(lines[j]) and not lines[j].lstrip().startswith("*"):
+        return first + "\n" + lines[j].strip()
+    return first
+
+
+def _masthead_symbols(lines: list[str]) -> str | None:
+    """Symbol text of the masthead line "United Nations  A/79/716-S/2025/18" (anywhere on the page:
+    some files extract it after the title)."""
+    for i, line in enumerate(lines):
+        m = _MASTHEAD.match(line)
+        rest = m and (m.group("rest") or m.group("rtl"))
+        if rest and _symbols_only(rest):
+            return _with_stacked(lines, i, rest)
+    return None
+
+
+def _header_symbols(lines: list[str]) -> str | None:
+    """Older layouts (1990s UNCTAD): the symbol alone on a line near "Dist. GENERAL"."""
+    for i, line in enumerate(lines[:_HEADER_LINES]):
+        # A leading asterisk marks a footnote ("** E/2023/1"), not the document's own symbol.
+        if _symbols_only(line) and not line.lstrip().startswith("*"):
+            return _with_stacked(lines, i, line.strip())
+    return None
+
+
+def own_symbols(page1: str, meta_title: str | None = None) -> tuple[list[str], bool, str | None]:
+    """(symbols, asterisked, source) of the document itself, not those it cites.
+
+    Only positional evidence counts: the masthead line, then a symbol alone on a header line,
+    then the PDF /Title when it is nothing but a symbol (most UN PDFs have an empty /Title).
+    """
+    lines = page1.splitlines()
+    for source, raw in (("masthead", _masthead_symbols(lines)), ("header", _header_symbols(lines))):
+        if raw:
+            parts = unsymbols.split_joint(raw)
+            return [unsymbols.normalise(p) for p in parts], any("*" in p for p in parts), source
+    if meta_title and _symbols_only(meta_title):
+        parts = unsymbols.split_joint(meta_title)
+        return [unsymbols.normalise(p) for p in parts], False, "metadata"
+    return [], False, None
+
+
+def _join(lines: Iterable[str]) -> str:
+    """Join wrapped title lines: a line ending in a hyphen continues the word."""
+    out = ""
+    for line in (ln.strip() for ln in lines):
+        if not line:
+            continue
+        if out.endswith(tuple(unsymbols.DASHES)) and not out.endswith(" -"):
+            out += line
+        else:
+            out = f"{out} {line}" if out else line
+    out = " ".join(out.split())
+    return out.rstrip("*").rstrip() or ""
+
+
+def _paragraph(lines: list[str], i: int, first: str) -> list[str]:
+    """first, then the lines wrapped after line i: non-blank and not indented (a new paragraph)."""
+    block = [first]
+    for line in lines[i + 1:]:
+        if _blank(line) or line[:1].isspace():
+            break
+        block.append(line)
+    return block
+
+
+def _resolution_title(lines: list[str], symbols: list[str]) -> str | None:
+    """GA resolution: the text after "78/323." up to "The General Assembly,"."""
+    numbers = {s.split("/RES/", 1)[1] for s in symbols if "/RES/" in s}
+    if not numbers:
+        return None
+    for i, line in enumerate(lines):
+        m = _GA_RESOLUTION_NO.match(line)
+        if m and m.group("no").replace(" ", "") in numbers:
+            block = [m.group("rest")]
+            for nxt in lines[i + 1:]:
+                if _blank(nxt) or _GA_PREAMBLE.match(nxt):
+                    break
+                block.append(nxt)
+            return _join(block)
+    return None
+
+
+def _sc_resolution_title(lines: list[str]) -> str | None:
+    """Security Council resolutions have no descriptive title: "Resolution 2768 (2025)"."""
+    for line in lines[:_HEADER_LINES]:
+        if _SC_RESOLUTION.match(line):
+            return _join([line])
+    return None
+
+
+def _indented_title(lines: list[str]) -> str | None:
+    """Modern layout: the title is the first heading paragraph, which pypdf extracts indented."""
+    for i, line in enumerate(lines):
+        if _INDENTED.match(line) and not _NOT_TITLE.match(line):
+            return _join(_paragraph(lines, i, line))
+    return None
+
+
+def _mostly_upper(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+
+
+def _capitals_title(lines: list[str]) -> str | None:
+    """1990s layout: after the agenda line, a title in capitals over several lines."""
+    head = lines[:_HEADER_LINES]
+    agenda = [i for i, ln in enumerate(head) if _AGENDA.search(ln)]
+    start = agenda[-1] + 1 if agenda else 0
+    block: list[str] = []
+    for line in head[start:]:
+        if _mostly_upper(line):
+            block.append(line)
+        elif block:
+            break
+    return _join(block) if block else None
+
+
+def find_title(page1: str, symbols: list[str]) -> str | None:
+    """The document's title from page-1 text, trying layouts from most to least specific."""
+    lines = page1.splitlines()
+    for rule in (lambda: _resolution_title(lines, symbols), lambda: _sc_resolution_title(lines),
+                 lambda: _indented_title(lines), lambda: _capitals_title(lines)):
+        title = rule()
+        if title:
+            return title
+    return None
+
+
+def title_key(title: str) -> str:
+    """Comparison form of a title: NFKC, casefolded, ASCII quotes and dashes, spaces collapsed."""
+    t = unicodedata.normalize("NFKC", title)
+    t = re.sub("[\u2018\u2019\u201a\u201b\u2032`]", "'", t)
+    t = re.sub("[\u201c\u201d\u201e\u201f\u00ab\u00bb]", '"', t)
+    t = re.sub(f"[{unsymbols.DASHES}]", "-", t)
+    return " ".join(t.casefold().split())
+
+
+# --------------------------------------------------------------------------- language
+
+_SCRIPT_LANG = (("Cyrillic", "ru"), ("Arabic", "ar"), ("CJK", "zh"))
+_LATIN_WORDS = {
+    "en": {"the", "and", "of", "to", "is", "that", "for", "with", "by", "on", "are", "this", "you"},
+    "fr": {"le", "les", "des", "et", "du", "une", "est", "dans", "pour", "sur", "aux", "au", "qui"},
+    "es": {"el", "los", "las", "y", "del", "por", "para", "con", "una", "que", "se", "sobre", "su"},
+}
+
+
+def _script(ch: str) -> str | None:
+    if not ch.isalpha():
+        return None
+    o = ord(ch)
+    if 0x0400 <= o <= 0x04FF:
+        return "Cyrillic"
+    if 0x0600 <= o <= 0x06FF or 0xFB50 <= o <= 0xFEFF:
+        return "Arabic"
+    if 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF:
+        return "CJK"
+    return "Latin" if o < 0x0250 else None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code from the text itself: script first, then function words for Latin script.
+
+    ("Original: English" is not used: translations print the original's language there.)
+    """
+    counts: dict[str, int] = {}
+    for ch in text:
+        s = _script(ch)
+        if s:
+            # A Han character carries about a word; Latin needs ~3 letters to outweigh it.
+            counts[s] = counts.get(s, 0) + (3 if s == "CJK" else 1)
+    if not counts:
+        return None
+    script = max(counts, key=lambda s: counts[s])
+    if script != "Latin":
+        return dict(_SCRIPT_LANG)[script]
+    words = re.findall(r"[a-zà-ÿ]+", text.lower())
+    scores = {lang: sum(w in vocab for w in words) for lang, vocab in _LATIN_WORDS.items()}
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] else None
+
+
+# --------------------------------------------------------------------------- PDF reading
+
+
+def parse_page1(page1: str, meta_title: str | None = None) -> Inspection:
+    """Everything :class:`Inspection` says that page-1 text (and /Title) can tell."""
+    if quirks.is_ods_placeholder(page1):
+        return Inspection(placeholder=True, lang=detect_language(page1))
+    symbols, starred, source = own_symbols(page1, meta_title)
+    return Inspection(
+        symbols=symbols,
+        title=find_title(page1, symbols),
+        lang=detect_language(page1),
+        reissued=starred or bool(_REISSUE.search(" ".join(page1.split()))),
+        symbol_source=source,
+    )
+
+
+def classify_error(exc: BaseException) -> str:
+    """The Inspection.error string for an exception raised while reading a PDF."""
+    from pypdf import errors
+
+    if isinstance(exc, InspectError):
+        return exc.kind
+    if isinstance(exc, MemoryError):
+        return "memory"
+    if isinstance(exc, errors.LimitReachedError):
+        return "memory"  # pypdf's own decompression-bomb guard tripped
+    if isinstance(exc, (errors.FileNotDecryptedError, errors.WrongPasswordError)):
+        return "encrypted"
+    if isinstance(exc, errors.DependencyError) and "crypt" in str(exc).lower():
+        return "encrypted"  # AES without the cryptography package: unreadable all the same
+    detail = " ".join(str(exc).split())[:160]
+    return f"malformed: {type(exc).__name__}: {detail}" if detail else f"malformed: {type(exc).__name__}"
+
+
+def _open(path: str | os.PathLike[str]):  # -> pypdf.PdfReader | str
+    """A readable PdfReader, or the error string when the file is encrypted."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    # Many PDFs are encrypted only to set permissions, with an empty user password: readable.
+    if reader.is_encrypted and not reader.decrypt(""):
+        return "encrypted"
+    return reader
+
+
+def read_pdf(path: str | os.PathLike[str]) -> Inspection:
+    """Inspect one PDF in this process (call it inside a worker, not in the pipeline)."""
+    try:
+        reader = _open(path)
+        if isinstance(reader, str):
+            return Inspection(error=reader)
+        pages = len(reader.pages)
+        page1 = reader.pages[0].extract_text() if pages else ""
+        try:
+            meta_title = reader.metadata.title if reader.metadata else None
+        except Exception:  # noqa: BLE001 - a broken Info dictionary must not hide page-1 facts
+            meta_title = None
+        ins = parse_page1(page1 or "", meta_title if isinstance(meta_title, str) else None)
+        ins.pages = pages
+        return ins
+    except Exception as exc:  # noqa: BLE001 - anything pypdf raises (MemoryError too) is a finding
+        return Inspection(error=classify_error(exc))
+
+
+def read_text(path: str | os.PathLike[str], max_pages: int | None = None) -> str:
+    """Full text of a PDF, pages separated by form feeds (raises on unreadable files)."""
+    reader = _open(path)
+    if isinstance(reader, str):
+        raise InspectError(reader)
+    pages = reader.pages if max_pages is None else reader.pages[:max_pages]
+    return "\f".join(p.extract_text() or "" for p in pages)
+
+
+# --------------------------------------------------------------------------- sandboxed pool
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Died(Exception):
+    pass
+
+
+class _WorkerProcess:
+    """One long-lived ``linkwatch.worker`` process speaking JSON lines on stdin/stdout."""
+
+    STARTUP_TIMEOUT = 60.0  # interpreter + pypdf import, generous for loaded CI machines
+
+    def __init__(self, memory_mb: int) -> None:
+        from . import worker
+
+        self.proc = subprocess.Popen(
+            worker.command(memory_mb), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+        )
+        self._buf = bytearray()
+        try:
+            ready = self._read_line(self.STARTUP_TIMEOUT)
+        except (_Timeout, _Died, ValueError):
+            ready = {}
+        if ready.get("ready") is not True:
+            self.kill()
+            raise RuntimeError(f"inspection worker failed to start (exit code {self.proc.returncode})")
+
+    def _read_line(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        end = self._buf.find(b"\n")
+        while end < 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout
+            readable, _, _ = select.select([fd], [], [], left)
+            if readable:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise _Died
+                seen = len(self._buf)
+                self._buf += chunk  # a full-text reply can be megabytes: search only the new part
+                end = self._buf.find(b"\n", seen)
+        line = bytes(self._buf[:end])
+        del self._buf[: end + 1]
+        return json.loads(line)
+
+    def request(self, message: dict, timeout: float) -> dict:
+        """Send one request and wait for its answer; raises _Timeout or _Died."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+        except (BrokenPipeError, OSError) as exc:
+            raise _Died from exc
+        return self._read_line(timeout)
+
+    def kill(self) -> None:
+        """Kill the process and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream:
+                stream.close()
+
+
+class Inspector:
+    """Thread-safe pool of sandboxed worker processes that inspect PDFs.
+
+    Each worker is a long-lived process (``python -m linkwatch.worker``-equivalent) under an
+    address-space limit of ``memory_mb`` (RLIMIT_AS, interpreter included); each request must be
+    answered within ``timeout`` seconds or the worker is killed and replaced. Workers start
+    lazily, at most ``workers`` at once; callers beyond that wait for an idle one.
+    """
+
+    def __init__(self, workers: int = 2, timeout: float = 30.0, memory_mb: int = 1024) -> None:
+        self.size, self.timeout, self.memory_mb = max(1, workers), timeout, memory_mb
+        self._idle: queue.SimpleQueue[_WorkerProcess] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._live: set[_WorkerProcess] = set()
+        self._slots = threading.Semaphore(self.size)
+        self._closed = False
+
+    def __enter__(self) -> Inspector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _acquire(self) -> _WorkerProcess:
+        self._slots.acquire()
+        try:
+            if self._closed:
+                raise RuntimeError("Inspector is closed")
+            while True:
+                try:
+                    w = self._idle.get_nowait()
+                except queue.Empty:
+                    break
+                if w.proc.poll() is None:
+                    return w
+                self._discard(w)  # died while idle (killed from outside): not this file's fault
+            w = _WorkerProcess(self.memory_mb)
+            with self._lock:
+                self._live.add(w)
+            return w
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _release(self, w: _WorkerProcess, healthy: bool) -> None:
+        if healthy and not self._closed:
+            self._idle.put(w)
+        else:
+            self._discard(w)
+        self._slots.release()
+
+    def _discard(self, w: _WorkerProcess) -> None:
+        # The replacement is spawned lazily by the next _acquire.
+        w.kill()
+        with self._lock:
+            self._live.discard(w)
+
+    def _call(self, message: dict, timeout: float | None) -> dict:
+        """One request; a worker that dies is replaced and the request tried once more on a fresh
+        one, so a worker killed from outside is not blamed on the file."""
+        reply = self._call_once(message, timeout)
+        if "died" in reply:
+            reply = self._call_once(message, timeout)
+        if "died" in reply:
+            # Death under RLIMIT_AS (a C allocation failing, SIGKILL/SIGSEGV) is the usual cause.
+            code = reply["died"]
+            return {"error": "memory" if code < 0 else f"malformed: worker exited with {code}"}
+        return reply
+
+    def _call_once(self, message: dict, timeout: float | None) -> dict:
+        w = self._acquire()
+        healthy = False
+        try:
+            reply = w.request(message, self.timeout if timeout is None else timeout)
+            # After a MemoryError the worker's heap may be in a bad state: start afresh.
+            healthy = "memory" not in (reply.get("error"), reply.get("inspection", {}).get("error"))
+            return reply
+        except _Timeout:
+            return {"error": "timeout"}
+        except _Died:
+            return {"died": w.proc.wait()}
+        finally:
+            self._release(w, healthy)
+
+    def inspect(self, path: str | os.PathLike[str], timeout: float | None = None) -> Inspection:
+        """Inspect one PDF in a worker: symbols, title, language, pages, or an error.
+
+        ``timeout`` overrides the pool's wall-clock limit for this call.
+        """
+        reply = self._call({"op": "inspect", "path": str(Path(path).resolve())}, timeout)
+        if "inspection" in reply:
+            return Inspection(**reply["inspection"])
+        return Inspection(error=reply.get("error", "malformed: no answer"))
+
+    def extract_text(self, path: str | os.PathLike[str], max_pages: int | None = None,
+                     timeout: float | None = None) -> str:
+        """Full text (pages separated by form feeds) in a worker; raises InspectError on failure."""
+        message = {"op": "text", "path": str(Path(path).resolve()), "max_pages": max_pages}
+        reply = self._call(message, timeout)
+        if "text" in reply:
+            return reply["text"]
+        raise InspectError(reply.get("error", "malformed: no answer"))
+
+    def pids(self) -> list[int]:
+        """Process ids of the live workers (diagnostics and tests)."""
+        with self._lock:
+            return sorted(w.proc.pid for w in self._live)
+
+    def close(self) -> None:
+        """Stop every worker. Idempotent."""
+        self._closed = True
+        with self._lock:
+            live, self._live = list(self._live), set()
+        for w in live:
+            w.kill()
+
+
+def inspect_files(paths: Iterable[str | os.PathLike[str]],
+                  inspector: Inspector | None = None) -> list[tuple[str, Inspection]]:
+    """Inspect local files (``linkwatch inspect FILE...``), in order, in sandboxed workers."""
+    paths = [str(p) for p in paths]
+    if inspector is not None:
+        return [(p, inspector.inspect(p)) for p in paths]
+    with Inspector(workers=1) as own:
+        return [(p, own.inspect(p)) for p in paths]

@@ -1,0 +1,286 @@
+"""Stage 1: read a manifest (TOML) into :class:`Document` entries, or say exactly what is wrong.
+
+A manifest is written by people and read by CI, so every mistake is reported as
+``file:line: field: what is wrong`` (a :class:`ManifestError`) and never as a traceback.
+``tomllib`` gives no line numbers for values, so :class:`_Lines` finds them in the source text.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import symbols as unsymbols
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+KINDS = ("pdf", "page")
+MANIFEST_KEYS = {"title": str, "source": str}
+DEFAULT_KEYS = {"lang": str, "kind": str}
+DOCUMENT_KEYS = {
+    "id": str,
+    "symbol": str,
+    "title": str,
+    "lang": str,
+    "url": str,
+    "mirrors": list,
+    "kind": str,
+    "note": str,
+}
+TOP_LEVEL_KEYS = ("manifest", "defaults", "document")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class ManifestError(Exception):
+    """A manifest problem, located: ``file:line: field: message``."""
+
+    def __init__(self, path: str, line: int, field: str, message: str) -> None:
+        super().__init__(f"{path}:{line}: {field}: {message}")
+        self.path, self.line, self.field, self.message = path, line, field, message
+
+
+@dataclass(frozen=True)
+class Document:
+    """One cited document: what is cited and where it is published."""
+
+    id: str
+    url: str
+    symbols: tuple[str, ...] = ()  # expected own symbols, joint symbols split and normalised
+    symbol: str | None = None  # as written in the manifest
+    title: str | None = None
+    lang: str | None = None
+    mirrors: tuple[str, ...] = ()
+    kind: str = "pdf"
+    note: str | None = None
+    manifest: str = ""  # path of the manifest file, as given
+    line: int = 0  # line of this document's [[document]] header
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """The primary URL, then the mirrors, in the order to try them."""
+        return (self.url, *self.mirrors)
+
+    @property
+    def display_symbol(self) -> str:
+        return " – ".join(self.symbols)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: str
+    documents: tuple[Document, ...]
+    title: str | None = None
+    source: str | None = None
+
+
+def load(path: str | Path) -> Manifest:
+    """Read and validate one manifest file. Raises :class:`ManifestError`."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(name, 0, "file", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(name, 0, "file", f"cannot read: {exc}") from None
+    return parse(text, name)
+
+
+def load_all(paths: list[str] | list[Path]) -> list[Manifest]:
+    """Read several manifests; a document id may appear only once across them (it keys the index)."""
+    manifests = [load(p) for p in paths]
+    seen: dict[str, Document] = {}
+    for m in manifests:
+        for doc in m.documents:
+            if doc.id in seen:
+                first = seen[doc.id]
+                raise ManifestError(m.path, doc.line, "id",
+                                    f"duplicate id {doc.id!r} (first at {first.manifest}:{first.line})")
+            seen[doc.id] = doc
+    return manifests
+
+
+def parse(text: str, name: str = "<manifest>") -> Manifest:
+    """Validate manifest TOML text; ``name`` is used in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(name, _toml_error_line(exc), "syntax", _toml_error_message(exc)) from None
+    lines = _Lines(text)
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise ManifestError(name, lines.table(key) or lines.key(None, key), key,
+                                f"unknown table or key (expected one of: {', '.join(TOP_LEVEL_KEYS)})")
+    head = _table(data, "manifest", MANIFEST_KEYS, name, lines)
+    defaults = _table(data, "defaults", DEFAULT_KEYS, name, lines)
+    _check_lang_kind(defaults, name, lambda f: lines.key(lines.table("defaults"), f))
+    raw_docs = data.get("document", [])
+    if not isinstance(raw_docs, list):
+        raise ManifestError(name, lines.key(None, "document"), "document",
+                            "must be an array of tables: write [[document]]")
+    documents: list[Document] = []
+    ids: dict[str, int] = {}
+    for index, raw in enumerate(raw_docs):
+        doc = _document(raw, index, defaults, name, lines)
+        if doc.id in ids:
+            raise ManifestError(name, doc.line, "id",
+                                f"duplicate id {doc.id!r} (first at line {ids[doc.id]})")
+        ids[doc.id] = doc.line
+        documents.append(doc)
+    return Manifest(path=name, documents=tuple(documents), title=head.get("title"), source=head.get("source"))
+
+
+def derive_id(symbol: str | None, url: str) -> str:
+    """A stable, readable id: from the first symbol (``A/79/62`` → ``a-79-62``), else from the URL."""
+    base = symbol if symbol else _url_stem(url)
+    slug = re.sub(r"[^a-z0-9.]+", "-", base.lower()).strip("-.")
+    return slug or "document"
+
+
+def _url_stem(url: str) -> str:
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    path = re.sub(r"\.(pdf|html?)$", "", path, flags=re.I)
+    return path or parts.hostname or "document"
+
+
+def _table(data: dict[str, Any], key: str, allowed: dict[str, type], name: str, lines: _Lines) -> dict[str, Any]:
+    table = data.get(key, {})
+    line = lines.table(key)
+    if not isinstance(table, dict):
+        raise ManifestError(name, lines.key(None, key), key, f"must be a table: write [{key}]")
+    _check_keys(table, allowed, name, lambda f: lines.key(line, f), prefix=f"{key}.")
+    return table
+
+
+def _check_keys(table: dict[str, Any], allowed: dict[str, type], name: str,
+                line_of: Any, prefix: str = "") -> None:
+    for field_name, value in table.items():
+        if field_name not in allowed:
+            hint = _close_match(field_name, allowed)
+            raise ManifestError(name, line_of(field_name), prefix + field_name,
+                                f"unknown key{hint} (allowed: {', '.join(allowed)})")
+        expected = allowed[field_name]
+        if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
+            raise ManifestError(name, line_of(field_name), prefix + field_name,
+                                f"must be a {_type_name(expected)}, not {_type_name(type(value))}")
+
+
+def _check_lang_kind(table: dict[str, Any], name: str, line_of: Any, prefix: str = "") -> None:
+    lang = table.get("lang")
+    if lang is not None and not _LANG.match(lang):
+        raise ManifestError(name, line_of("lang"), prefix + "lang",
+                            f"{lang!r} is not a language code (use ISO 639-1 such as en, fr, es, ru, ar, zh)")
+    kind = table.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise ManifestError(name, line_of("kind"), prefix + "kind",
+                            f"{kind!r} is not a kind (use one of: {', '.join(KINDS)})")
+
+
+def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: _Lines) -> Document:
+    header = lines.document(index)
+    if not isinstance(raw, dict):
+        raise ManifestError(name, header, "document", "must be a table")
+    line_of = lambda f: lines.key(header, f)  # noqa: E731 - a tiny locator closure
+    _check_keys(raw, DOCUMENT_KEYS, name, line_of, prefix="document.")
+    _check_lang_kind(raw, name, line_of, prefix="document.")
+    if "url" not in raw:
+        raise ManifestError(name, header, "document.url", "missing (every document needs the URL it is cited at)")
+    url = _check_url(raw["url"], name, line_of("url"), "document.url")
+    mirrors = tuple(_check_url(m, name, line_of("mirrors"), "document.mirrors") if isinstance(m, str)
+                    else _bad_mirror(name, line_of("mirrors")) for m in raw.get("mirrors", []))
+    symbol = raw.get("symbol")
+    expected = tuple(unsymbols.normalise(s) for s in unsymbols.split_joint(symbol)) if symbol else ()
+    if symbol is not None and not expected:
+        raise ManifestError(name, line_of("symbol"), "document.symbol", f"{symbol!r} is not a document symbol")
+    doc_id = raw.get("id") or derive_id(expected[0] if expected else None, url)
+    if not _ID.match(doc_id):
+        raise ManifestError(name, line_of("id"), "document.id",
+                            f"{doc_id!r}: use letters, digits, '.', '_' and '-' only")
+    return Document(
+        id=doc_id, url=url, symbols=expected, symbol=symbol, title=_clean(raw.get("title")),
+        lang=raw.get("lang", defaults.get("lang")), mirrors=mirrors,
+        kind=raw.get("kind", defaults.get("kind", "pdf")), note=raw.get("note"),
+        manifest=name, line=header,
+    )
+
+
+def _bad_mirror(name: str, line: int) -> str:
+    raise ManifestError(name, line, "document.mirrors", "must be a list of URL strings")
+
+
+def _check_url(url: str, name: str, line: int, field_name: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ManifestError(name, line, field_name, f"{url!r} is not an http(s) URL")
+    return url
+
+
+def _clean(text: str | None) -> str | None:
+    return " ".join(text.split()) if text else None
+
+
+def _type_name(t: type) -> str:
+    return {str: "string", list: "list", dict: "table", int: "integer", float: "number",
+            bool: "boolean"}.get(t, t.__name__)
+
+
+def _close_match(word: str, allowed: dict[str, type]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, list(allowed), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _toml_error_line(exc: Exception) -> int:
+    m = re.search(r"at line (\d+)", str(exc))
+    return int(m.group(1)) if m else 0
+
+
+def _toml_error_message(exc: Exception) -> str:
+    return re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+
+
+class _Lines:
+    """Where things are in the TOML source: table headers, [[document]] headers, keys within a block.
+
+    Good enough for manifests people write (one key per line, standard tables); anything it cannot
+    place falls back to the nearest header, and line 0 means "the file".
+    """
+
+    _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
+    _ARRAY = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]\s*(#.*)?$")
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.headers: list[tuple[int, str, bool]] = []  # (line, name, is_array)
+        for no, line in enumerate(self.lines, start=1):
+            if m := self._ARRAY.match(line):
+                self.headers.append((no, m.group(1).strip("\"'"), True))
+            elif m := self._HEADER.match(line):
+                self.headers.append((no, m.group(1).strip("\"'"), False))
+
+    def table(self, name: str) -> int | None:
+        return next((no for no, n, arr in self.headers if n == name and not arr), None)
+
+    def document(self, index: int) -> int:
+        found = [no for no, n, arr in self.headers if n == "document" and arr]
+        return found[index] if index < len(found) else (found[-1] if found else 0)
+
+    def key(self, header: int | None, key: str) -> int:
+        """Line of ``key = …`` in the block starting at ``header`` (None: before any header)."""
+        start = header or 0
+        ends = [no for no, _, _ in self.headers if no > start]
+        end = ends[0] if ends else len(self.lines) + 1
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for no in range(start + 1, end):
+            if pattern.match(self.lines[no - 1]):
+                return no
+        return header or 0

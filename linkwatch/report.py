@@ -1,0 +1,256 @@
+"""The result of a run, as plain data every output format renders.
+
+`Report` and `DocumentResult` are what the pipeline produces and what every format in
+:mod:`linkwatch.formats` consumes. The JSON form (`Report.to_dict` / `Report.from_dict`) is a
+public contract described by ``docs/report-schema.json`` and ``docs/report.md``; bump
+`SCHEMA_VERSION` on any incompatible change to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .compare import SEVERITIES, STATUSES, Finding
+
+SCHEMA_VERSION = 1
+
+#: `--fail-on` values: a severity threshold, or "never".
+FAIL_ON = ("error", "warning", "info", "never")
+
+#: How joint symbols are displayed ("A/79/62–E/2024/3"), as the UN prints them.
+SYMBOL_JOINER = "–"  # U+2013 EN DASH
+
+
+def severity_rank(severity: str | None) -> int:
+    """Position of `severity` in `SEVERITIES` (-1 for None), so severities compare as numbers."""
+    if severity is None:
+        return -1
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        raise ValueError(f"unknown severity {severity!r}; expected one of {SEVERITIES}") from None
+
+
+def max_severity(severities: list[str | None]) -> str | None:
+    """The highest of `severities`, None when empty or all None."""
+    ranked = [s for s in severities if s is not None]
+    return max(ranked, key=severity_rank) if ranked else None
+
+
+def finding_to_dict(finding: Finding) -> dict[str, str]:
+    """JSON form of one finding."""
+    return {"kind": finding.kind, "severity": finding.severity, "message": finding.message}
+
+
+def finding_from_dict(d: dict[str, Any]) -> Finding:
+    """Inverse of `finding_to_dict`; validates the severity because exit codes depend on it."""
+    severity_rank(d["severity"])
+    return Finding(kind=str(d["kind"]), severity=d["severity"], message=str(d.get("message", "")))
+
+
+@dataclass
+class DocumentResult:
+    """One document's line in a report: what was cited, what was found, what it means."""
+
+    id: str
+    manifest: str  # manifest file path as given
+    line: int  # line of the document's [[document]] header in that file
+    kind: str  # "pdf" | "page"
+    expected_symbols: list[str]
+    expected_title: str | None
+    url: str  # the URL that was checked (primary, or the mirror that answered)
+    status: str
+    severity: str | None  # highest severity among findings, None when no findings
+    http_status: int | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    previous_sha256: str | None = None
+    not_modified: bool = False
+    symbols: list[str] = field(default_factory=list)  # found on page 1
+    title: str | None = None  # found
+    lang: str | None = None  # found
+    pages: int | None = None
+    checked_at: str | None = None  # ISO 8601 UTC
+    error: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    elapsed: float | None = None  # seconds spent fetching and inspecting (JUnit test time)
+
+    # --- display helpers (formats use these so they all agree) ---------------------------------
+
+    @property
+    def expected_symbol(self) -> str:
+        """The cited symbol(s) as one string: joint symbols joined with an en dash."""
+        return SYMBOL_JOINER.join(self.expected_symbols)
+
+    @property
+    def found_symbol(self) -> str:
+        """The symbol(s) read from page 1 as one string ("" when none were read)."""
+        return SYMBOL_JOINER.join(self.symbols)
+
+    @property
+    def symbol(self) -> str:
+        """What to show as the symbol: the one found, else the one cited."""
+        return self.found_symbol or self.expected_symbol
+
+    @property
+    def display_title(self) -> str:
+        """What to show as the title: the one found, else the one cited, else ""."""
+        return self.title or self.expected_title or ""
+
+    @property
+    def drift(self) -> list[str]:
+        """Kinds of the findings other than the status itself, in order, without duplicates."""
+        kinds: list[str] = []
+        for f in self.findings:
+            if f.kind != self.status and f.kind not in kinds:
+                kinds.append(f.kind)
+        return kinds
+
+    def worst_severity(self) -> str | None:
+        """Highest severity among the findings (and the stored `severity`, if the pipeline set it)."""
+        return max_severity([self.severity, *(f.severity for f in self.findings)])
+
+    def findings_at_least(self, severity: str) -> list[Finding]:
+        """Findings whose severity is `severity` or higher, in their original order."""
+        floor = severity_rank(severity)
+        return [f for f in self.findings if severity_rank(f.severity) >= floor]
+
+    # --- JSON ------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: every field, findings as objects, `severity` recomputed to be consistent."""
+        d: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "findings":
+                value = [finding_to_dict(x) for x in value]
+            elif isinstance(value, list):
+                value = list(value)
+            d[f.name] = value
+        d["severity"] = self.worst_severity()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DocumentResult:
+        """Inverse of `to_dict`. Unknown keys are ignored so newer reports still load."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        kwargs["findings"] = [finding_from_dict(x) for x in d.get("findings", [])]
+        kwargs["expected_symbols"] = list(d.get("expected_symbols", []))
+        kwargs["symbols"] = list(d.get("symbols", []))
+        kwargs.setdefault("severity", None)
+        kwargs.setdefault("expected_title", None)
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a required key is missing
+            raise ValueError(f"document {d.get('id', '?')!r}: {exc}") from None
+
+
+@dataclass
+class Report:
+    """One run over one or more manifests: run facts and one `DocumentResult` per document."""
+
+    run_id: int | None
+    command: str  # "check" | "archive" | "status"
+    started_at: str
+    finished_at: str
+    tool_version: str
+    manifests: list[str]
+    documents: list[DocumentResult]
+
+    def counts(self) -> dict[str, Any]:
+        """Summary counts.
+
+        ``{"documents": n, "findings": n, "by_status": {status: n}, "by_severity": {severity: n}}``.
+        `by_status` counts documents and always lists every known status (0 included) so
+        consumers can index it without guarding; a status this version does not know is appended.
+        `by_severity` counts *findings* (a document can have several).
+        """
+        by_status = dict.fromkeys(STATUSES, 0)
+        by_severity = dict.fromkeys(SEVERITIES, 0)
+        n_findings = 0
+        for doc in self.documents:
+            by_status[doc.status] = by_status.get(doc.status, 0) + 1
+            for f in doc.findings:
+                by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+                n_findings += 1
+        return {
+            "documents": len(self.documents),
+            "findings": n_findings,
+            "by_status": by_status,
+            "by_severity": by_severity,
+        }
+
+    def worst_severity(self) -> str | None:
+        """Highest severity of any finding in the run, None when there are no findings."""
+        return max_severity([d.worst_severity() for d in self.documents])
+
+    def exit_code(self, fail_on: str) -> int:
+        """Process exit code for `--fail-on`: 1 when any finding is at or above it, else 0.
+
+        "never" always gives 0. Codes 2 (usage) and 3 (run failed) are the CLI's business.
+        """
+        if fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be one of {FAIL_ON}, not {fail_on!r}")
+        if fail_on == "never":
+            return 0
+        return 1 if severity_rank(self.worst_severity()) >= severity_rank(fail_on) else 0
+
+    def summary_line(self) -> str:
+        """`10 documents: 7 ok, 1 broken, 2 wrong-document · 3 errors, 1 warning` (plain text)."""
+        c = self.counts()
+        n = c["documents"]
+        head = f"{n} document{'s' if n != 1 else ''}"
+        statuses = ", ".join(f"{k} {s}" for s, k in c["by_status"].items() if k)
+        severities = ", ".join(
+            f"{k} {_plural_severity(s, k)}"
+            for s, k in reversed(list(c["by_severity"].items()))
+            if k
+        )
+        line = f"{head}: {statuses}" if statuses else head
+        return f"{line} · {severities or 'no findings'}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; see docs/report-schema.json."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "tool": "linkwatch",
+            "tool_version": self.tool_version,
+            "run_id": self.run_id,
+            "command": self.command,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "manifests": list(self.manifests),
+            "summary": {**self.counts(), "worst_severity": self.worst_severity()},
+            "documents": [d.to_dict() for d in self.documents],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Report:
+        """Inverse of `to_dict`. `summary` is derived, so it is ignored and recomputed."""
+        schema = d.get("schema")
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+            raise ValueError(
+                f"report schema {schema!r} is not supported (this linkwatch reads <= {SCHEMA_VERSION})"
+            )
+        try:
+            return cls(
+                run_id=d.get("run_id"),
+                command=d["command"],
+                started_at=d["started_at"],
+                finished_at=d["finished_at"],
+                tool_version=d["tool_version"],
+                manifests=list(d.get("manifests", [])),
+                documents=[DocumentResult.from_dict(x) for x in d.get("documents", [])],
+            )
+        except KeyError as exc:
+            raise ValueError(f"report is missing {exc.args[0]!r}") from None
+
+
+def _plural_severity(severity: str, n: int) -> str:
+    """"error"/"errors", "warning"/"warnings"; "info" does not take an s."""
+    if severity == "info" or n == 1:
+        return severity
+    return severity + "s"
