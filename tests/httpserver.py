@@ -38,7 +38,13 @@ A *handler* is any callable taking an :class:`Exchange`; the classes below are r
 
 Counters are keyed by the request path *as received* (still percent-encoded, without the query):
 ``server.hits(path)``, ``server.body_bytes(path)``, ``server.max_in_flight(path)``; with no path
-they are totals. ``server.requests(path)`` returns every :class:`RecordedRequest` (headers included).
+they are totals. They are updated *before* the client can see the corresponding bytes, so a test
+may read them as soon as its client call returns:
+
+- body bytes are counted as they are handed to the socket, in 64 KiB pieces (a client that hangs
+  up mid-body may leave up to one piece counted but unsent);
+- a request is *in flight* from its arrival until the server starts answering it (status line
+  sent), which is what a per-host concurrency limit must bound. ``server.requests(path)`` returns every :class:`RecordedRequest` (headers included).
 Unrouted paths answer 404.
 """
 from __future__ import annotations
@@ -61,6 +67,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 Handler = Callable[["Exchange"], None]
+
+_WRITE_PIECE = 64 * 1024  # body bytes are counted and sent in pieces of this size
 
 #: Last-Modified used by :class:`Content` unless told otherwise (fixed, so tests are repeatable).
 DEFAULT_LAST_MODIFIED = "Mon, 01 Jan 2024 00:00:00 GMT"
@@ -91,6 +99,7 @@ class Exchange:
         self.server = server
         self.body_sent = 0
         self.aborted = False
+        self.answered = False
 
     # -- reading the request -------------------------------------------------------------
     @property
@@ -114,6 +123,7 @@ class Exchange:
     # -- answering -----------------------------------------------------------------------
     def send_head(self, status: int, headers: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         """Send the status line and headers (add Content-Length yourself when streaming)."""
+        self.server._answered(self)
         self._http.send_response(status)
         items = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in items:
@@ -122,11 +132,15 @@ class Exchange:
 
     def write(self, data: bytes) -> None:
         """Send body bytes (skipped for HEAD), counting them."""
-        if self.method == "HEAD" or not data:
+        if self.method == "HEAD":
             return
-        self._http.wfile.write(data)
-        self.body_sent += len(data)
-        self.server._count_body(self.path, len(data))
+        view = memoryview(data)
+        for i in range(0, len(view), _WRITE_PIECE):
+            piece = view[i : i + _WRITE_PIECE]
+            # Count first: once the client has the last byte, the counter must already say so.
+            self.body_sent += len(piece)
+            self.server._count_body(self.path, len(piece))
+            self._http.wfile.write(piece)
 
     def send(
         self,
@@ -587,9 +601,13 @@ class LocalServer:
             self._total_max_in_flight = max(self._total_max_in_flight, self._total_in_flight)
             return self._routes.get(req.target) or self._routes.get(req.path) or not_found
 
-    def _leave(self, req: RecordedRequest) -> None:
+    def _answered(self, ex: Exchange) -> None:
+        """The request is no longer in flight: its answer starts now (or it was never answered)."""
         with self._lock:
-            self._in_flight[req.path] -= 1
+            if ex.answered:
+                return
+            ex.answered = True
+            self._in_flight[ex.path] -= 1
             self._total_in_flight -= 1
 
     def _dispatch(self, http: _RequestHandler) -> None:
@@ -612,4 +630,4 @@ class LocalServer:
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, ValueError, OSError):
             http.close_connection = True  # the client hung up (e.g. it stopped at its size cap)
         finally:
-            self._leave(req)
+            self._answered(ex)

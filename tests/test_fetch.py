@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from httpserver import (
     Content,
     Delay,
+    Drip,
     Exchange,
     GzipBomb,
     Hang,
@@ -116,13 +117,14 @@ def test_request_url_encodes_like_a_browser():
 
 
 def test_availability_only_reads_no_body(server, fetcher, tmp_path):
-    url = server.route("/a.pdf", Content.file(PDF))
+    big = bytes(64 * 1024**2)  # more than loopback socket buffers can absorb
+    url = server.route("/big.pdf", Content(big, "application/pdf", etag=None))
     r = fetcher.fetch(url, tmp_path, want_body=False)
     assert r.http_status == 200 and r.error is None
     assert r.body_path is None and r.size is None and r.sha256 is None
     assert leftovers(tmp_path) == []
-    # The connection was dropped rather than drained: the server could not send the whole file.
-    assert server.body_bytes("/a.pdf") < PDF.stat().st_size
+    # The connection was dropped rather than drained: the server could not send the whole body.
+    assert server.body_bytes("/big.pdf") < len(big)
 
 
 # -- conditional requests ---------------------------------------------------------------------
@@ -286,8 +288,6 @@ def test_body_cut_short_is_retried_and_leaves_no_file(server, fetcher, tmp_path,
 
 
 def test_slow_drip_stopped_by_body_timeout(server, tmp_path):
-    from httpserver import Drip
-
     url = server.route("/a.pdf", Drip(b"%PDF" * 100, chunk=10, interval=0.05))
     with Fetcher(FetchConfig(retries=0, body_timeout=0.3)) as f:
         r = f.fetch(url, tmp_path)

@@ -164,7 +164,9 @@ def _flate_bomb(path: Path, mib: int) -> Path:
     page = w.add_blank_page(200, 200)
     font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
                              NameObject("/BaseFont"): NameObject("/Helvetica")})
-    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    fonts = DictionaryObject({NameObject("/F1"): font})
+    # Without a font resource pypdf skips the content stream entirely and no bomb goes off.
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): fonts})
     stream = StreamObject()
     stream._data = zlib.compress(b"BT /F1 12 Tf (x) Tj ET" + b" " * (mib << 20), 9)
     stream[NameObject("/Filter")] = NameObject("/FlateDecode")
