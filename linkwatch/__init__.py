@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "check": "api", "archive": "api", "status": "api", "history": "api", "diff": "api", "inspect_files": "api",
+    "verify": "api", "events": "api", "export_warc": "api",
     "ManifestError": "manifest", "Report": "report", "RunFailed": "run", "render": "formats",
 }
 __all__ = ["__version__", *_EXPORTS]

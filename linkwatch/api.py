@@ -10,7 +10,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from . import fixity as _fixity
 from . import timeline as _timeline
+from . import warc as _warc
+from .fixity import FixityReport
+from .index import Event
 from . import manifest as _manifest
 from .versions import VersionDiff
 from .versions import diff as _diff
@@ -81,6 +85,41 @@ def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeou
     paths = [str(p) for p in _paths(files)]
     with Inspector(workers=workers, timeout=timeout) as inspector:
         return [(p, inspector.inspect(Path(p))) for p in paths]
+
+
+def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:
+    """Re-hash every stored snapshot (or a random ``sample_percent``) against the index; no network."""
+    store = Archive(options(archive=archive).archive)
+    try:
+        return _fixity.verify(store.index, store.blobs, sample_percent)
+    finally:
+        store.close()
+
+
+def events(document: str | None = None, archive: str | Path | None = None) -> list[Event]:
+    """Preservation events (ingest, fixity-check, export) of one document (id or symbol), or all."""
+    store = Archive(options(archive=archive).archive)
+    try:
+        doc_id = _timeline.find_document(store.index, document).id if document else None
+        return store.index.events(doc_id)
+    finally:
+        store.close()
+
+
+def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
+    """Write one WARC with the latest archived version of each document (of ``manifest``, or all)."""
+    store = Archive(options(archive=archive).archive)
+    try:
+        docs = _documents(store, manifest)
+        return _warc.export(store.index, store.blobs, Path(dest), docs)
+    finally:
+        store.close()
+
+
+def _documents(store: Archive, manifest: str | Path | None) -> list[Document]:
+    if manifest is None:
+        return store.index.documents()
+    return [d for m in _manifest.load_all([str(manifest)]) for d in m.documents]
 
 
 def _paths(value: str | Path | list[str | Path] | None) -> list[str]:

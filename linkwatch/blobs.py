@@ -20,9 +20,14 @@ class BlobStore:
         self.tmp = self.root.parent / "tmp"
 
     def path_for(self, sha256: str) -> Path:
+        return self.root / self.relative_path(sha256).relative_to("blobs")
+
+    @staticmethod
+    def relative_path(sha256: str) -> Path:
+        """Where a blob lives relative to the archive folder (the only name a blob ever has)."""
         if not _SHA256.match(sha256):
             raise ValueError(f"not a sha256 hex digest: {sha256!r}")
-        return self.root / "sha256" / sha256[:2] / sha256[2:4] / sha256
+        return Path("blobs") / "sha256" / sha256[:2] / sha256[2:4] / sha256
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()

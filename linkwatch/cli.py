@@ -17,6 +17,7 @@ from . import __version__, api
 from .versions import NoVersions, VersionDiff
 from .formats import FORMATS, render
 from .formats._text import clean
+from .index import Event
 from .timeline import Entry, UnknownDocument
 from .manifest import Document, ManifestError
 from .report import Report
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=_history)
 
+    p = sub.add_parser("verify", parents=[archive_opt], help="re-hash every stored snapshot against the index (fixity)")
+    p.add_argument("--sample", type=_percent, metavar="N", help="check a random N%% of the snapshots (large archives)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=_verify)
+
     p = sub.add_parser("diff", parents=[archive_opt], help="what changed between two archived versions")
     p.add_argument("document", metavar="DOCUMENT", help="document id or symbol")
     p.add_argument("--from", dest="old", metavar="SHA256", help="older version (sha256 prefix); default the one before --to")
@@ -138,11 +144,35 @@ def _only_problems(report: Report) -> Report:
 
 def _history(args: argparse.Namespace) -> int:
     doc, entries = api.history(args.document, archive=args.archive)
+    events = api.events(doc.id, archive=args.archive)
     if args.format == "json":
-        _write(json.dumps(_history_json(doc, entries), indent=2, ensure_ascii=False), None)
+        data = {**_history_json(doc, entries), "events": [asdict(e) for e in events]}
+        _write(json.dumps(data, indent=2, ensure_ascii=False), None)
     else:
-        _write(_history_table(doc, entries), None)
+        _write(_history_table(doc, entries) + _events_table(events), None)
     return EXIT_OK
+
+
+def _events_table(events: list[Event]) -> str:
+    """Preservation events (ingest, fixity checks, exports) under the observations."""
+    if not events:
+        return ""
+    rows = [[e.at.replace("T", " ").rstrip("Z"), e.kind, e.outcome, e.detail] for e in events]
+    return "\n\nPreservation events\n" + _table(["when (UTC)", "event", "outcome", "detail"], rows)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    result = api.verify(archive=args.archive, sample_percent=args.sample)
+    if args.format == "json":
+        _write(json.dumps({"checked": result.checked, "total": result.total, "sample_percent": result.sample_percent,
+                           "problems": [asdict(p) for p in result.problems]}, indent=2), None)
+    else:
+        scope = f"{result.checked} of {result.total} snapshots" if args.sample else f"{result.checked} snapshots"
+        lines = [f"{p.kind}: {p.detail}" for p in result.problems]
+        lines.append(f"verified {scope}: " + ("all match (sha256 and sha512)" if result.ok
+                                             else f"{len(result.problems)} problem(s)"))
+        _write("\n".join(lines), None)
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -256,6 +286,13 @@ def _write(text: str, output: str | None) -> None:
 
 def _error(message: str) -> None:
     print(f"linkwatch: error: {message}", file=sys.stderr)
+
+
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError("must be a percentage in (0, 100]")
+    return value
 
 
 def _positive_int(text: str) -> int:

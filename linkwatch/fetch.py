@@ -43,6 +43,8 @@ class Hop:
     url: str
     status: int
     location: str | None = None
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # response headers (provenance, WARC)
 
 
 @dataclass
@@ -69,6 +71,8 @@ class FetchResult:
     elapsed: float = 0.0  # seconds, all attempts
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # reason phrase of the final response ("OK")
+    remote_addr: str | None = None  # IP address that answered last (provenance)
 
 
 ACCEPT = "application/pdf,text/html;q=0.9,*/*;q=0.8"
@@ -205,6 +209,7 @@ class _Attempt:
     error_kind: str | None = None
     retryable: bool = False
     retry_after: float | None = None
+    remote_addr: str | None = None
 
 
 class _BodyError(Exception):
@@ -374,13 +379,14 @@ class Fetcher:
             out.error = f"more than {self.config.max_redirects} redirects"
             out.error_kind = "too-many-redirects"
             return None
-        out.redirects.append(Hop(current, resp.status, location))
+        out.redirects.append(Hop(current, resp.status, location, resp.reason or "", dict(resp.headers)))
         return nxt
 
     @staticmethod
     def _record_response(out: _Attempt, url: str, resp: urllib3.BaseHTTPResponse) -> None:
         out.final_url, out.status, out.reason = url, resp.status, resp.reason or ""
         out.headers = dict(resp.headers)
+        out.remote_addr = _peer_address(resp) or out.remote_addr
 
     @staticmethod
     def _failed(out: _Attempt, url: str, kind: str, message: str, *, retryable: bool) -> _Attempt:
@@ -486,6 +492,7 @@ class Fetcher:
         result.http_status = out.status
         result.redirects = out.redirects
         result.response_headers = out.headers
+        result.reason, result.remote_addr = out.reason, out.remote_addr
         low = {k.lower(): v for k, v in out.headers.items()}
         result.content_type = _media_type(low.get("content-type"))
         result.etag = low.get("etag")
@@ -496,6 +503,15 @@ class Fetcher:
             result.body_path = out.body.path
             result.size, result.sha256, result.sha512 = out.body.size, out.body.sha256, out.body.sha512
             result.head = out.head
+
+
+def _peer_address(resp: urllib3.BaseHTTPResponse) -> str | None:
+    """The IP address of the server that sent ``resp`` (None once the connection is gone)."""
+    try:
+        sock = resp.connection.sock  # type: ignore[union-attr]
+        return str(sock.getpeername()[0]) if sock is not None else None
+    except (AttributeError, OSError, IndexError):
+        return None
 
 
 def _temp_file(dest_dir: Path):

@@ -10,7 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .compare import Finding
@@ -88,8 +88,40 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX findings_by_observation ON findings(observation_id);
     """,
+    # 2: provenance (reason phrase, remote address), WARC location, and preservation events
+    """
+    ALTER TABLE observations ADD COLUMN reason TEXT;
+    ALTER TABLE observations ADD COLUMN remote_addr TEXT;
+    ALTER TABLE observations ADD COLUMN warc_file TEXT;
+    ALTER TABLE observations ADD COLUMN warc_record_id TEXT;
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,               -- ingest | fixity-check | export (PREMIS event types)
+        outcome TEXT NOT NULL,            -- success | failure
+        sha256 TEXT,                      -- the snapshot concerned, if any
+        document_id TEXT,
+        detail TEXT NOT NULL,
+        agent TEXT NOT NULL               -- "linkwatch <version>"
+    );
+    CREATE INDEX events_by_sha256 ON events(sha256);
+    CREATE INDEX events_by_document ON events(document_id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A preservation event, in the spirit of PREMIS: what happened to what, when, by whom, outcome."""
+
+    at: str
+    kind: str  # "ingest" | "fixity-check" | "export"
+    outcome: str  # "success" | "failure"
+    detail: str
+    agent: str
+    sha256: str | None = None
+    document_id: str | None = None
 
 
 class SchemaTooNew(Exception):
@@ -226,6 +258,59 @@ class Index:
     def snapshots(self) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM snapshots ORDER BY sha256"))
 
+    # -- preservation events (PREMIS-like: what, when, outcome, agent) ------------------------
+    def add_event(self, event: Event) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO events (at, kind, outcome, sha256, document_id, detail, agent) "
+                       "VALUES (?,?,?,?,?,?,?)", (event.at, event.kind, event.outcome, event.sha256,
+                                                  event.document_id, event.detail, event.agent))
+
+    def add_events(self, events: list[Event]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT INTO events (at, kind, outcome, sha256, document_id, detail, agent) "
+                           "VALUES (?,?,?,?,?,?,?)", [(e.at, e.kind, e.outcome, e.sha256, e.document_id,
+                                                       e.detail, e.agent) for e in events])
+
+    def events(self, doc_id: str | None = None) -> list[Event]:
+        """Events about a document: its own, and those about any snapshot it was ever seen with."""
+        if doc_id is None:
+            rows = self.db.execute("SELECT * FROM events ORDER BY id")
+        else:
+            rows = self.db.execute(
+                "SELECT * FROM events WHERE document_id = ? OR sha256 IN "
+                "(SELECT sha256 FROM observations WHERE document_id = ? AND sha256 IS NOT NULL) ORDER BY id",
+                (doc_id, doc_id))
+        return [Event(r["at"], r["kind"], r["outcome"], r["detail"], r["agent"], r["sha256"], r["document_id"])
+                for r in rows]
+
+    def first_warc_record(self, sha256: str) -> tuple[str, str, str] | None:
+        """(url, observed_at, WARC-Record-ID) of the first WARC response holding this payload."""
+        row = self.db.execute(
+            "SELECT COALESCE(final_url, url), observed_at, warc_record_id FROM observations "
+            "WHERE sha256 = ? AND warc_record_id IS NOT NULL AND not_modified = 0 ORDER BY id LIMIT 1",
+            (sha256,)).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def latest_archived_observation(self, doc_id: str) -> Observation | None:
+        """The observation that fetched the newest kept version of a document (its real response)."""
+        row = self.db.execute(
+            """SELECT o.* FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
+               WHERE o.document_id = ? AND o.not_modified = 0 ORDER BY o.id DESC LIMIT 1""", (doc_id,)).fetchone()
+        return _observation(row) if row else None
+
+    def latest_archived(self, doc_id: str) -> tuple[str, str] | None:
+        """(sha256, observed_at) of the newest version of a document whose bytes are kept."""
+        row = self.db.execute(
+            """SELECT o.sha256, o.observed_at FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
+               WHERE o.document_id = ? ORDER BY o.id DESC LIMIT 1""", (doc_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def timeline(self, doc_id: str, limit: int = 30) -> list[dict[str, str]]:
+        """The last ``limit`` observations as {"at", "status"}, oldest first (for availability charts)."""
+        rows = self.db.execute("SELECT observed_at, status FROM observations WHERE document_id = ? "
+                               "ORDER BY id DESC LIMIT ?", (doc_id, limit)).fetchall()
+        return [{"at": r[0], "status": r[1]} for r in reversed(rows)]
+
     def archived_versions(self, doc_id: str) -> list[Observation]:
         """One observation per distinct archived snapshot of a document, oldest first."""
         rows = self.db.execute(
@@ -240,7 +325,7 @@ _OBS_COLUMNS = (
     "run_id", "document_id", "url", "observed_at", "status", "final_url", "http_status", "redirects",
     "content_type", "etag", "last_modified", "not_modified", "size", "sha256", "sha512", "sniffed", "archived",
     "error", "error_kind", "attempts", "elapsed", "request_headers", "response_headers", "inspection",
-    "tool_version",
+    "tool_version", "reason", "remote_addr", "warc_file", "warc_record_id",
 )
 
 
@@ -250,7 +335,8 @@ def _obs_row(o: Observation) -> tuple[object, ...]:
         json.dumps([asdict(h) for h in o.redirects]), o.content_type, o.etag, o.last_modified, int(o.not_modified),
         o.size, o.sha256, o.sha512, o.sniffed, int(o.archived), o.error, o.error_kind, o.attempts, o.elapsed,
         json.dumps(o.request_headers), json.dumps(o.response_headers),
-        json.dumps(asdict(o.inspection)) if o.inspection else None, o.tool_version,
+        json.dumps(asdict(o.inspection)) if o.inspection else None, o.tool_version, o.reason, o.remote_addr,
+        o.warc_file, o.warc_record_id,
     )
 
 
@@ -259,12 +345,13 @@ def _observation(r: sqlite3.Row) -> Observation:
     return Observation(
         id=r["id"], run_id=r["run_id"], document_id=r["document_id"], url=r["url"], observed_at=r["observed_at"],
         status=r["status"], final_url=r["final_url"], http_status=r["http_status"],
-        redirects=[Hop(**h) for h in json.loads(r["redirects"])], content_type=r["content_type"], etag=r["etag"],
+        redirects=[Hop(**_known(Hop, h)) for h in json.loads(r["redirects"])], content_type=r["content_type"], etag=r["etag"],
         last_modified=r["last_modified"], not_modified=bool(r["not_modified"]), size=r["size"], sha256=r["sha256"],
         sha512=r["sha512"], sniffed=r["sniffed"], archived=bool(r["archived"]), error=r["error"],
         error_kind=r["error_kind"], attempts=r["attempts"], elapsed=r["elapsed"],
         request_headers=json.loads(r["request_headers"]), response_headers=json.loads(r["response_headers"]),
-        inspection=inspection, tool_version=r["tool_version"],
+        inspection=inspection, tool_version=r["tool_version"], reason=r["reason"] or "",
+        remote_addr=r["remote_addr"], warc_file=r["warc_file"], warc_record_id=r["warc_record_id"],
     )
 
 

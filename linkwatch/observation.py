@@ -34,6 +34,10 @@ class Observation:
     elapsed: float = 0.0
     request_headers: dict[str, str] = field(default_factory=dict)
     response_headers: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # the final response's reason phrase
+    remote_addr: str | None = None  # IP address that answered (provenance)
+    warc_file: str | None = None  # WARC file (under archive/warc/) holding this observation's records
+    warc_record_id: str | None = None  # WARC-Record-ID of its response / revisit record
     inspection: Inspection | None = None
     sniffed: str | None = None  # "pdf" | "html" | "empty" | "other": judged from the bytes
     status: str | None = None  # set by the judgement
@@ -51,7 +55,8 @@ class Observation:
             not_modified=fetched.not_modified, size=fetched.size, sha256=fetched.sha256,
             sha512=fetched.sha512, head=fetched.head, error=fetched.error, error_kind=fetched.error_kind,
             attempts=fetched.attempts, elapsed=fetched.elapsed, request_headers=dict(fetched.request_headers),
-            response_headers=dict(fetched.response_headers), sniffed=sniff(fetched.head, fetched.size),
+            response_headers=dict(fetched.response_headers), reason=fetched.reason,
+            remote_addr=fetched.remote_addr, sniffed=sniff(fetched.head, fetched.size),
             tool_version=tool_version,
         )
 

@@ -76,6 +76,12 @@ class DocumentResult:
     error: str | None = None
     findings: list[Finding] = field(default_factory=list)
     elapsed: float | None = None  # seconds spent fetching and inspecting (JUnit test time)
+    # The latest version kept by `linkwatch archive` (may be older than `sha256`): Robust Links
+    # point readers at it when the original is gone.
+    archived_sha256: str | None = None
+    archived_at: str | None = None  # ISO 8601 UTC, when that version was observed
+    archived_path: str | None = None  # relative to the archive folder: blobs/sha256/ab/cd/<sha256>
+    timeline: list[dict[str, str]] = field(default_factory=list)  # recent {"at", "status"}, oldest first
 
     # --- display helpers (formats use these so they all agree) ---------------------------------
 

@@ -12,6 +12,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -26,7 +27,9 @@ from .inspect import Inspector
 from .manifest import Document, load_all
 from .observation import Observation
 from .plan import Task, plan
+from .record import Recorder
 from .report import DocumentResult, Report
+from .warc import WarcLog, open_run_warc
 from .webpage import inspect_page
 
 
@@ -113,7 +116,9 @@ def execute(manifest_paths: list[str], options: Options, command: str = "check")
         # partial files, and whatever a killed run leaves there is never trusted.
         run_tmp = Path(tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=archive.tmp))
         try:
-            results = _observe_all(tasks, options, archive, run_tmp, keep_bytes, run_id)
+            with _warc_log(archive, keep_bytes, started, run_id) as warc:
+                recorder = Recorder(index, archive.blobs, warc, started)
+                results = _observe_all(tasks, options, archive, recorder, run_tmp, keep_bytes, run_id)
         finally:
             shutil.rmtree(run_tmp, ignore_errors=True)
         report = Report(run_id=run_id, command=command, started_at=started, finished_at=now(),
@@ -126,8 +131,19 @@ def execute(manifest_paths: list[str], options: Options, command: str = "check")
         archive.close()
 
 
-def _observe_all(tasks: list[Task], options: Options, archive: Archive, tmp: Path, keep_bytes: bool,
-                 run_id: int) -> list[DocumentResult]:
+@contextmanager
+def _warc_log(archive: Archive, keep_bytes: bool, started: str, run_id: int) -> Iterator[WarcLog | None]:
+    """``archive`` writes one gzip WARC per run, named with the run's time; ``check`` writes none."""
+    if not keep_bytes:
+        yield None
+        return
+    name = f"linkwatch-{started.replace(':', '').replace('-', '')}-run{run_id}.warc.gz"
+    with open_run_warc(archive.root / "warc", name) as log:
+        yield log
+
+
+def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder: Recorder, tmp: Path,
+                 keep_bytes: bool, run_id: int) -> list[DocumentResult]:
     results: dict[int, DocumentResult] = {}
     order = {id(t): i for i, t in enumerate(tasks)}
     workers = max(1, min(options.concurrency, os.cpu_count() or 1))
@@ -137,9 +153,9 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, tmp: Pat
         observer = _Observer(fetcher, inspector, archive, tmp, keep_bytes)
         for outcome in _bounded_map(observer.observe, tasks, options.concurrency):
             outcome.observation.run_id = run_id
-            archive.index.record(outcome.observation, outcome.findings, now() if outcome.stored else None)
+            recorder.record(outcome.observation, outcome.findings, outcome.stored)
             results[order[id(outcome.task)]] = to_result(outcome.task.document, outcome.observation,
-                                                          outcome.findings, outcome.task.previous)
+                                                          outcome.findings, outcome.task.previous, archive.index)
             advance(outcome.task.document.id)
     return [results[i] for i in sorted(results)]
 
@@ -214,9 +230,10 @@ class _Observer:
 
 
 def to_result(doc: Document, obs: Observation, findings: list[Finding],
-              previous: Observation | None) -> DocumentResult:
-    """One report line from a document and its judged observation."""
+              previous: Observation | None, index: Index) -> DocumentResult:
+    """One report line from a document and its judged observation (recorded in ``index``)."""
     ins = obs.inspection
+    kept = index.latest_archived(doc.id)
     return DocumentResult(
         id=doc.id, manifest=doc.manifest, line=doc.line, kind=doc.kind, expected_symbols=list(doc.symbols),
         expected_title=doc.title, url=obs.url, status=obs.status or "unverified", severity=worst(findings),
@@ -224,7 +241,9 @@ def to_result(doc: Document, obs: Observation, findings: list[Finding],
         sha256=obs.sha256, previous_sha256=previous.sha256 if previous else None, not_modified=obs.not_modified,
         symbols=list(ins.symbols) if ins else [], title=ins.title if ins else None, lang=ins.lang if ins else None,
         pages=ins.pages if ins else None, checked_at=obs.observed_at, error=obs.error or (ins.error if ins else None),
-        findings=findings,
+        findings=findings, elapsed=round(obs.elapsed, 3),
+        archived_sha256=kept[0] if kept else None, archived_at=kept[1] if kept else None,
+        archived_path=str(BlobStore.relative_path(kept[0])) if kept else None, timeline=index.timeline(doc.id),
     )
 
 

@@ -6,6 +6,11 @@ A Security Council resolution carries its year: ``S/RES/2768 (2025)``. A *joint*
 document issued to several organs, its parts joined by a dash or a line break:
 ``A/79/716-S/2025/18``, ``A/80/62*−E/2025/12*``.
 
+The grammar (after the UN Dag Hammarskjöld Library's guide to document symbols) is in
+:class:`Symbol` / :func:`parse` / :func:`render`: parent organ, subsidiary bodies, document type,
+session or year, number, stacked modifiers (``/Add.1/Rev.1``), a parenthesised part
+(``(2025)``, ``(Part I)``, ``(XVI)``) and the reissue asterisk.
+
 Case rule of :func:`normalise`: every component is upper case except the conventional
 title-case modifiers listed in :data:`TITLE_CASE_MODIFIERS` (``Add.1``, ``Corr.1``, ``Rev.1``,
 ``Amend.1``, ``Sub.2``, ``Summary``). So ``L.3``, ``CRP.1``, ``PV.1``, ``WG.6``, ``AC.292`` stay upper.
@@ -13,6 +18,7 @@ title-case modifiers listed in :data:`TITLE_CASE_MODIFIERS` (``Add.1``, ``Corr.1
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 
 # Hyphen, non-breaking hyphen, figure dash, en dash, em dash, minus sign: all seen between the
 # parts of joint symbols, and the first two inside symbols too (``A/ES‐10``).
@@ -31,7 +37,8 @@ _ATOM = r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*"
 # One component: atoms joined by inner dashes (never a dash that starts the next joint part),
 # optionally a parenthesised session like ``EX(70)``.
 _COMPONENT = rf"{_ATOM}(?:{_DASH}(?![A-Za-z]+\s*/){_ATOM})*(?:\([A-Za-z0-9.]+\))?"
-_YEAR_SUFFIX = r"(?:[ \u00a0]?\((?:19|20)\d\d\))"
+# A parenthesised part after a space: an SC resolution's year, or a report's part ("(Part I)").
+_YEAR_SUFFIX = r"(?:[ \u00a0]?\((?:(?:19|20)\d\d|Part [IVX\d]+)\))"
 _SYMBOL = re.compile(rf"(?<![A-Za-z0-9/.])[A-Z]{{1,10}}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?(?![A-Za-z0-9])")
 _FULL_SYMBOL = re.compile(rf"[A-Za-z]{{1,10}}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?")
 _SC_YEAR = re.compile(r"^(S/RES/\d+)\s*\((\d{4})\)$", re.IGNORECASE)
@@ -64,15 +71,192 @@ def _component_case(component: str) -> str:
 def normalise(symbol: str) -> str:
     """Canonical display form of one symbol (idempotent).
 
-    Trimmed, no asterisks, ASCII ``-`` inside, no spaces except exactly one before a Security
-    Council resolution's ``(year)``, case per :data:`TITLE_CASE_MODIFIERS`.
+    Trimmed, no asterisks, ASCII ``-`` inside, no spaces except one before a parenthesised
+    year or part (``S/RES/2768 (2025)``, ``A/80/15 (Part I)``), case per
+    :data:`TITLE_CASE_MODIFIERS`. Text that is not a symbol gets the same clean-up, best effort.
     """
+    parsed = parse(symbol)
+    if parsed is not None:
+        return render(replace(parsed, reissued=False))
     s = symbol.replace("*", "")
     s = re.sub(_DASH, "-", s)
     s = re.sub(r"\s+", "", s)
     year = re.search(r"\((?:19|20)\d\d\)$", s)
     body, suffix = (s[: year.start()], " " + year.group(0)) if year else (s, "")
     return "/".join(_component_case(c) for c in body.split("/")) + suffix
+
+
+# --------------------------------------------------------------------------- grammar
+
+# Document types written as a component of their own, before the session: A/RES/78/132,
+# S/PRST/2024/1, A/INF/79/1, ST/SGB/2019/8, ST/AI/2019/1, E/DEC/2023/201.
+SERIES_TYPES: frozenset[str] = frozenset({"RES", "DEC", "INF", "PRST", "SGB", "AI", "IC", "BUR"})
+# Document types that carry the number after a dot, after the session: A/C.2/79/L.3,
+# A/79/PV.12, E/CN.16/2024/CRP.1, TD/B/EX(70)/R.1, A/C.3/79/SR.4, A/HRC/55/NGO.1.
+NUMBERED_TYPES: frozenset[str] = frozenset({"L", "PV", "SR", "CRP", "R", "NGO", "WP", "MISC"})
+# Modifiers that stack at the end, in the order written: /Add.1/Rev.1, /Corr.2, /Summary.
+# ("Sub.2" is title case too, but it is a body: the Sub-Commission.)
+MODIFIER_WORDS: frozenset[str] = frozenset({"add", "corr", "rev", "amend", "summary"})
+
+_COMPONENT_RE = re.compile(r"[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)*(?:\([A-Za-z0-9.]+\))?")
+_MODIFIER_RE = re.compile(r"(?:Add|Corr|Rev|Amend)\.\d+|Summary", re.IGNORECASE)
+_SESSION_RE = re.compile(r"\d{1,4}|E?S-\d{1,2}|EX\(\d+\)", re.IGNORECASE)
+_NUMBERED_RE = re.compile(rf"({'|'.join(sorted(NUMBERED_TYPES))})\.(\d+[A-Z]?)", re.IGNORECASE)
+# A parenthesised part at the end: after a space (``(2025)``, ``(Part I)``), or glued to a number
+# (``1625(XVI)``); ``EX(70)`` is a session, glued to letters.
+_TRAILING_PART = re.compile(r"^(?P<body>.*?)(?:\s+|(?<=\d))\((?P<part>[A-Za-z0-9. ]+)\)\s*$", re.DOTALL)
+_ROMAN = re.compile(r"[IVXLC]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One UN document symbol, taken apart.
+
+    ``A/C.2/79/L.3/Rev.1`` → organ ``A``, bodies ``("C.2",)``, session ``79``, doc_type ``L``,
+    number ``3``, modifiers ``("Rev.1",)``. ``S/RES/2768 (2025)`` → organ ``S``, doc_type ``RES``,
+    number ``2768``, part ``2025``. Components are stored in canonical case. ``number`` holds
+    whatever follows the session when it is not a plain type+number (``ITA/3`` in
+    ``A/HRC/WG.6/34/ITA/3``), so that every symbol renders back as written.
+    """
+
+    organ: str  # parent organ: A, S, E, ST, TD, UNCTAD, UNEP…
+    bodies: tuple[str, ...] = ()  # subsidiary bodies: C.2, CN.16, HRC, WG.6, B, AC.292…
+    doc_type: str | None = None  # RES, INF… (before the session) or L, PV, CRP, R… (with the number)
+    session: str | None = None  # 79, 2024, S-8, ES-10, EX(70)
+    number: str | None = None  # 62, 3 (of L.3), ITA/3
+    modifiers: tuple[str, ...] = ()  # Add.1, Rev.1, Corr.2: in the order they stack
+    part: str | None = None  # parenthesised: 2025 (an SC resolution's year), Part I, XVI
+    reissued: bool = False  # printed with an asterisk
+
+    @property
+    def numbered_type(self) -> bool:
+        """True when the type is written with the number (``L.3``), not as its own component."""
+        return self.doc_type is not None and self.doc_type in NUMBERED_TYPES
+
+
+def parse(text: str) -> Symbol | None:
+    """Take one symbol apart (case, dash variants, spacing and asterisks tolerated); None if it is
+    not one. A joint symbol is several symbols: :func:`split_joint` it first."""
+    s = text.strip()
+    reissued = "*" in s
+    s = re.sub(_DASH, "-", s.replace("*", "")).strip()
+    part = None
+    m = _TRAILING_PART.match(s)
+    if m:
+        s, part = m.group("body"), _part_case(m.group("part"))
+    components = re.sub(r"\s+", "", s).split("/")
+    if len(components) < 2 or not re.fullmatch(r"[A-Za-z]{1,10}", components[0]):
+        return None
+    if not all(_COMPONENT_RE.fullmatch(c) for c in components[1:]) or not any(c.isdigit() for c in s):
+        return None
+    organ, *rest = [_component_case(c) for c in components]
+    modifiers: list[str] = []
+    while len(rest) > 1 and _MODIFIER_RE.fullmatch(rest[-1]):
+        modifiers.insert(0, rest.pop())
+    return _classify(organ, rest, tuple(modifiers), part, reissued)
+
+
+def _classify(organ: str, rest: list[str], modifiers: tuple[str, ...], part: str | None,
+              reissued: bool) -> Symbol:
+    # The session is the first session-like component that something follows; without one, the
+    # last component is the number (S/RES/2768, TD/B/WP/343, A/2).
+    at = next((i for i, c in enumerate(rest[:-1]) if _SESSION_RE.fullmatch(c)), None)
+    before, session, after = (rest[:at], rest[at], rest[at + 1:]) if at is not None else (rest[:-1], None, rest[-1:])
+    doc_type = None
+    if before and before[-1] in SERIES_TYPES:
+        doc_type = before.pop()
+    number = "/".join(after)
+    numbered = _NUMBERED_RE.fullmatch(number)
+    if doc_type is None and numbered:
+        doc_type, number = numbered.group(1).upper(), numbered.group(2).upper()
+    return Symbol(organ, tuple(before), doc_type, session, number or None, modifiers, part, reissued)
+
+
+def _part_case(part: str) -> str:
+    # Spacing is not significant (comparison ignores it): "Part I" is the one space kept.
+    p = re.sub(r"\s+", "", part)
+    m = re.fullmatch(r"part([IVXLC]+|\d+)", p, re.IGNORECASE)
+    return "Part " + m.group(1).upper() if m else p.upper()
+
+
+def render(symbol: Symbol) -> str:
+    """The display form of a :class:`Symbol` (with its asterisk when reissued)."""
+    components = [symbol.organ, *symbol.bodies]
+    if symbol.doc_type and not symbol.numbered_type:
+        components.append(symbol.doc_type)
+    if symbol.session:
+        components.append(symbol.session)
+    if symbol.numbered_type:
+        components.append(f"{symbol.doc_type}.{symbol.number}")
+    elif symbol.number:
+        components.append(symbol.number)
+    out = "/".join([*components, *symbol.modifiers])
+    if symbol.part:
+        # The guide prints a GA session in roman numerals glued on (A/RES/1625(XVI)); years and
+        # parts follow a space (S/RES/2768 (2025), A/80/15 (Part I)).
+        glued = _ROMAN.fullmatch(symbol.part) is not None
+        out += f"({symbol.part})" if glued else f" ({symbol.part})"
+    return out + ("*" if symbol.reissued else "")
+
+
+def parse_joint(text: str) -> list[Symbol]:
+    """Every part of a (possibly joint) symbol that parses, in order."""
+    return [p for p in (parse(part) for part in split_joint(text)) if p is not None]
+
+
+def render_joint(symbols: list[str] | tuple[str, ...]) -> str:
+    """Parts of a joint symbol written as the manifest and reports write them: ``A/79/62–E/2024/3``."""
+    return "\u2013".join(symbols)
+
+
+def _session_value(session: str | None) -> int | None:
+    return int(session) if session and session.isdigit() else None
+
+
+def is_successor(old: str | Symbol, new: str | Symbol) -> bool:
+    """True when ``new`` is a later edition of ``old``: the same symbol but for a later session
+    or year (A/79/62 → A/80/62, E/2024/3 → E/2025/3). Joint symbols: any pair of parts.
+
+    A session and a year never compare (A/79/… and E/2024/… are different counters).
+    """
+    olds = [old] if isinstance(old, Symbol) else parse_joint(old)
+    news = [new] if isinstance(new, Symbol) else parse_joint(new)
+    return any(_later_edition(o, n) for o in olds for n in news)
+
+
+def _later_edition(old: Symbol, new: Symbol) -> bool:
+    a, b = _session_value(old.session), _session_value(new.session)
+    if a is None or b is None or len(str(a)) == 4 and b < 1000 or len(str(b)) == 4 and a < 1000:
+        return False
+    same_but_session = replace(new, session=old.session, reissued=old.reissued)
+    return b > a and same_but_session == old
+
+
+def find_symbol_groups(text: str) -> list[tuple[list[str], int]]:
+    """Symbols in free text with joint symbols kept together: ``[(parts, offset), …]``.
+
+    Two symbols are parts of one joint symbol when only a dash (with spaces or asterisks) or a
+    line break separates them: ``(A/79/62 – E/2024/3)``. Parts are normalised; duplicates kept.
+    """
+    groups: list[tuple[list[str], int]] = []
+    last_end = -1
+    for m in _SYMBOL.finditer(text):
+        raw = m.group(0)
+        if not any(c.isdigit() for c in raw):
+            continue
+        sym = normalise(raw)
+        if not sym.startswith("S/RES/"):
+            sym = re.sub(r" \(\d{4}\)$", "", sym)
+        between = text[last_end:m.start()] if last_end >= 0 else None
+        if groups and between is not None and _JOINER.fullmatch(between):
+            groups[-1][0].append(sym)
+        else:
+            groups.append(([sym], m.start()))
+        last_end = m.end()
+    return groups
+
+
+_JOINER = re.compile(rf"\**[ \t\u00a0]*(?:{_DASH}|\r?\n)[ \t\u00a0]*\**[ \t\u00a0]*")
 
 
 def key(symbol: str) -> str:

@@ -49,7 +49,7 @@ def status(index: Index, documents: list[Document] | None = None, manifests: lis
         if latest is None:
             continue  # listed in a manifest but never observed
         previous = index.before(latest)
-        results.append(to_result(doc, latest, index.findings(latest.id or 0), previous))
+        results.append(to_result(doc, latest, index.findings(latest.id or 0), previous, index))
     stamp = now()
     return Report(run_id=None, command="status", started_at=stamp, finished_at=stamp, tool_version=__version__,
                   manifests=manifests or sorted({d.manifest for d in docs}), documents=results)
