@@ -295,32 +295,21 @@ def _percent(text: str) -> float:
     return value
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _number(cast: Callable[[str], float], minimum: float, *, strict: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number of ``cast`` at least (or, ``strict``, more than) ``minimum``."""
+    def parse(text: str) -> float:
+        value = cast(text)
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {'more than' if strict else 'at least'} {minimum:g}")
+        return value
+    parse.__name__ = cast.__name__  # argparse names the type in "invalid int value" messages
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
+_positive_int = _number(int, 1)
+_non_negative_int = _number(int, 0)
+_positive_float = _number(float, 0, strict=True)
+_non_negative = _number(float, 0)
 
 
 if __name__ == "__main__":

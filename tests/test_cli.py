@@ -83,7 +83,7 @@ def test_markdown_for_a_job_summary(site: Path, tmp_path: Path, capsys: pytest.C
 
 @pytest.mark.parametrize("text, where", [
     ('[[document]]\nurl = "https://x.org/a.pdf"\nsymbl = "A/1"\n', ":3: document.symbl: unknown key"),
-    ('[[document]]\nsymbol = "A/1"\n', ":1: document.url: missing"),
+    ('[[document]]\ntitle = "A/1"\n', ":1: document.url: missing"),
     ('[[document]\n', ":1: syntax:"),
 ])
 def test_bad_manifest_exits_2_with_location_and_no_traceback(tmp_path: Path, text: str, where: str,
