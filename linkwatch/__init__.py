@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "check": "api", "archive": "api", "status": "api", "history": "api", "diff": "api", "inspect_files": "api",
-    "verify": "api", "events": "api", "export_warc": "api",
+    "verify": "api", "events": "api", "export_warc": "api", "export_bagit": "api",
+    "resolve_symbol": "api", "discover_references": "api", "merge_discovered": "api",
     "ManifestError": "manifest", "Report": "report", "RunFailed": "run", "render": "formats",
 }
 __all__ = ["__version__", *_EXPORTS]

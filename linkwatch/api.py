@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import fixity as _fixity
+from . import discover as _discover
+from . import resolve as _resolve
 from . import timeline as _timeline
 from . import warc as _warc
 from .fixity import FixityReport
@@ -116,10 +118,49 @@ def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: s
         store.close()
 
 
+def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versions: bool = False,
+                 archive: str | Path | None = None, organization: str | None = None) -> Path:
+    """Write a BagIt 1.0 bag at ``dest``: the latest (or every) archived version of each document
+    (of ``manifest``, or all), sha256 + sha512 manifests, a JSON report and a CSV index as tag files.
+
+    Raises :class:`linkwatch.bag.ExportRefused` when ``dest`` is a non-empty folder or nothing is
+    archived, :class:`~linkwatch.run.RunFailed` when a blob no longer matches the index."""
+    from . import bag as _bag
+
+    loaded = _manifest.load(str(manifest)) if manifest is not None else None
+    store = Archive(options(archive=archive).archive)
+    try:
+        docs = list(loaded.documents) if loaded else store.index.documents()
+        report = _timeline.status(store.index, docs, [loaded.path] if loaded else None)
+        done = _bag.export(store.index, store.blobs, Path(dest), docs, report, all_versions=all_versions,
+                           organization=organization, manifest=loaded)
+        return done.path
+    finally:
+        store.close()
+
+
 def _documents(store: Archive, manifest: str | Path | None) -> list[Document]:
     if manifest is None:
         return store.index.documents()
     return [d for m in _manifest.load_all([str(manifest)]) for d in m.documents]
+
+
+def resolve_symbol(symbol: str, lang: str = "en") -> list[_resolve.Place]:
+    """The places a UN document symbol can be fetched from, in order (no network)."""
+    return _resolve.resolve(symbol, lang)
+
+
+def discover_references(source: str | Path, lang: str = "en", timeout: float = 60.0) -> _discover.Discovery:
+    """The UN documents a file or URL (Markdown, text, HTML, PDF) cites; ``.to_toml()`` is a manifest.
+
+    Raises :class:`linkwatch.discover.SourceError` when the source cannot be read."""
+    return _discover.discover(str(source), lang=lang, timeout=timeout)
+
+
+def merge_discovered(found: _discover.Discovery, manifest: str | Path) -> list[_discover.Reference]:
+    """Append to ``manifest`` the discovered documents it does not list yet (its text, comments
+    and order kept; written atomically); returns those added."""
+    return _discover.merge(found, manifest)
 
 
 def _paths(value: str | Path | list[str | Path] | None) -> list[str]:

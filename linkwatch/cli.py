@@ -22,6 +22,7 @@ from .timeline import Entry, UnknownDocument
 from .manifest import Document, ManifestError
 from .report import Report
 from .run import RunFailed
+from .wayback import DEFAULT_CDX_URL
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -75,17 +76,46 @@ def build_parser() -> argparse.ArgumentParser:
     fetching.add_argument("--retries", type=_non_negative_int, default=3, metavar="N", help="retries after the first try (default 3)")
     fetching.add_argument("--max-size", type=_positive_int, default=512 * 1024**2, metavar="BYTES",
                           help="largest body accepted (default 512 MiB)")
+    fetching.add_argument("--min-rate", type=float, default=1024.0, metavar="BYTES/S",
+                          help="slowest body accepted, averaged over --timeout seconds (default 1024; 0: off)")
+    fetching.add_argument("--ca-bundle", metavar="FILE", help="PEM file of CAs to trust (a private CA) instead of the default")
     fetching.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
+    fetching.add_argument("--suggest", action="store_true",
+                          help="for broken, unreachable and wrong-document documents, look up a web archive capture")
+    fetching.add_argument("--cdx-url", type=_http_url, default=DEFAULT_CDX_URL, metavar="URL",
+                          help=f"the web archive's CDX API for --suggest (default {DEFAULT_CDX_URL})")
+    fetching.add_argument("--replay-url", type=_http_url, metavar="URL",
+                          help="where its captures are replayed (default derived from --cdx-url: …/web/)")
 
     for name, help_text in (("check", "fetch, verify, compare and record observations (no bytes kept)"),
                             ("archive", "the same, and keep every new version's bytes")):
         p = sub.add_parser(name, parents=[archive_opt, output, fetching], help=help_text, description=help_text)
         p.add_argument("manifests", nargs="+", metavar="MANIFEST")
+        p.add_argument("--transient", type=_positive_int, default=2, metavar="N",
+                       help="an unreachable (or HTTP 5xx) document that was ok is a warning until it fails N runs "
+                            "in a row (default 2; 1: an error at once)")
+        p.add_argument("--shard", type=_shard, metavar="K/N",
+                       help="only the documents of shard K of N (by a hash of the document id; for CI matrix jobs)")
         p.set_defaults(handler=_run_command(name))
 
     p = sub.add_parser("status", parents=[archive_opt, output], help="latest known state from the index, no network")
     p.add_argument("manifests", nargs="*", metavar="MANIFEST")
     p.set_defaults(handler=_status)
+
+    p = sub.add_parser("merge", parents=[output], help="combine JSON reports (e.g. of CI shards) into one report",
+                       description="combine reports written with --format json (e.g. by --shard jobs) into one "
+                                   "report in any format; exits like check")
+    p.add_argument("reports", nargs="+", metavar="REPORT.json")
+    p.add_argument("--archive", metavar="DIR", help="html: link archived copies in this archive folder")
+    p.set_defaults(handler=_merge)
+
+    p = sub.add_parser("lint", help="validate manifests without any network (pre-commit, PR checks)",
+                       description="validate manifests without any network: prints file:line: field: message "
+                                   "per problem; exit 2 when there are problems, else 0")
+    p.add_argument("manifests", nargs="+", metavar="MANIFEST")
+    p.add_argument("--format", choices=("text", "github"), default="text",
+                   help="text: file:line: field: message; github: workflow annotations")
+    p.set_defaults(handler=_lint)
 
     p = sub.add_parser("history", parents=[archive_opt], help="every observation of one document")
     p.add_argument("document", metavar="DOCUMENT", help="document id or symbol")
@@ -96,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample", type=_percent, metavar="N", help="check a random N%% of the snapshots (large archives)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=_verify)
+
+    p = sub.add_parser("export", parents=[archive_opt], help="write archived versions as a BagIt bag or a WARC file",
+                       description="bagit: a BagIt 1.0 bag (payload, sha256 + sha512 manifests, JSON report and "
+                                   "CSV index as tag files); warc: one WARC with each document's latest version")
+    p.add_argument("export_format", choices=("bagit", "warc"), metavar="bagit|warc")
+    p.add_argument("dest", metavar="DEST", help="bagit: a new (or empty) folder; warc: a .warc.gz file")
+    p.add_argument("--manifest", metavar="M", help="only the documents of this manifest (default: every document)")
+    p.add_argument("--all-versions", action="store_true", help="bagit: every archived version, not only the latest")
+    p.add_argument("--organization", metavar="NAME",
+                   help="bagit: Source-Organization (default $LINKWATCH_ORGANIZATION or linkwatch)")
+    p.set_defaults(handler=_export)
 
     p = sub.add_parser("diff", parents=[archive_opt], help="what changed between two archived versions")
     p.add_argument("document", metavar="DOCUMENT", help="document id or symbol")
@@ -109,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--timeout", type=_positive_float, default=60.0, metavar="S", help="per-file limit (default 60)")
     p.set_defaults(handler=_inspect)
+
+    p = sub.add_parser("resolve", help="the places a UN document symbol can be fetched from (no network)")
+    p.add_argument("symbol", metavar="SYMBOL", help='a document symbol, e.g. "A/79/62" (quote it in the shell)')
+    p.add_argument("--lang", default="en", choices=("ar", "zh", "en", "fr", "ru", "es"),
+                   help="official language of the copy (default en)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(handler=_resolve)
+
+    p = sub.add_parser("discover", help="find the UN documents a text cites → manifest TOML")
+    p.add_argument("source", metavar="SOURCE", help="a Markdown, text, HTML or PDF file, or an http(s) URL")
+    p.add_argument("--lang", default="en", metavar="LANG", help="language of the documents to cite (default en)")
+    p.add_argument("--merge", metavar="MANIFEST", help="append the documents MANIFEST does not list yet (comments and order kept)")
+    p.add_argument("--output", metavar="FILE", help="write the TOML to FILE instead of stdout")
+    p.add_argument("--timeout", type=_positive_float, default=60.0, metavar="S", help="fetch / PDF reading limit (default 60)")
+    p.set_defaults(handler=_discover)
     return parser
 
 
@@ -118,7 +174,10 @@ def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
         run = api.archive if command == "archive" else api.check
         report = run(args.manifests, archive=args.archive, concurrency=args.concurrency, per_host=args.per_host,
                      min_interval=args.min_interval, timeout=args.timeout, retries=args.retries,
-                     max_size=args.max_size, progress=not args.no_progress)
+                     max_size=args.max_size, progress=not (args.no_progress or args.quiet), min_rate=args.min_rate,
+                     transient=args.transient, shard=args.shard,
+                     ca_bundle=args.ca_bundle,
+                     suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url)
         return _emit(report, args)
     return handler
 
@@ -129,17 +188,53 @@ def _status(args: argparse.Namespace) -> int:
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
     shown = _only_problems(report) if args.quiet and args.format in ("table", "markdown") else report
+    if args.quiet and args.format == "table" and not shown.documents:
+        return report.exit_code(args.fail_on)  # --quiet: no problems, nothing to say
     to_terminal = args.output is None and sys.stdout.isatty()
     text = render(shown, args.format, color=to_terminal and not os.environ.get("NO_COLOR"),
-                  width=_width() if to_terminal else None, fail_on=args.fail_on)
+                  width=_width() if to_terminal else None, fail_on=args.fail_on,
+                  archive=getattr(args, "archive", None), output=args.output)
     _write(text, args.output)
     return report.exit_code(args.fail_on)
 
 
 def _only_problems(report: Report) -> Report:
+    """Only the documents with a warning or an error (what --quiet shows)."""
     from dataclasses import replace
 
-    return replace(report, documents=[d for d in report.documents if d.findings])
+    return replace(report, documents=[d for d in report.documents if d.findings_at_least("warning")])
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from .merge import MergeError, merge_files
+
+    try:
+        report = merge_files(args.reports)
+    except MergeError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    return _emit(report, args)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .formats.github import escape_data, escape_property
+    from .lint import lint
+
+    problems = lint(args.manifests)
+    for p in problems:
+        if args.format == "github":
+            props = f"file={escape_property(p.path)},line={p.line},title={escape_property('linkwatch lint: ' + p.field)}"
+            print(f"::error {props}::{escape_data(clean(p.message))}")
+        else:
+            print(clean(str(p)))
+    n = len(args.manifests)
+    if problems:
+        print(f"linkwatch lint: {len(problems)} problem{'s' if len(problems) != 1 else ''} in "
+              f"{len({p.path for p in problems})} of {n} manifest{'s' if n != 1 else ''}; "
+              "fix them and run 'linkwatch lint' again (see docs/manifest.md)", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"linkwatch lint: {n} manifest{'s' if n != 1 else ''} OK", file=sys.stderr)
+    return EXIT_OK
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -175,6 +270,29 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
+def _export(args: argparse.Namespace) -> int:
+    if args.export_format == "warc":
+        if args.all_versions or args.organization:
+            _error("--all-versions and --organization apply to 'export bagit' only")
+            return EXIT_USAGE
+        count = api.export_warc(args.dest, manifest=args.manifest, archive=args.archive)
+        print(f"linkwatch: wrote WARC {args.dest}: the latest archived version of {count} document(s)", file=sys.stderr)
+        return EXIT_OK
+    from .bag import ExportRefused
+
+    try:
+        bag = api.export_bagit(args.dest, manifest=args.manifest, all_versions=args.all_versions,
+                               archive=args.archive, organization=args.organization)
+    except ExportRefused as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    from .bag import payload_oxum
+
+    size, files = (payload_oxum(bag).split(".") + ["?"])[:2]
+    print(f"linkwatch: wrote BagIt bag {bag}: {files} file(s), {size} bytes of payload", file=sys.stderr)
+    return EXIT_OK
+
+
 def _diff(args: argparse.Namespace) -> int:
     result = api.diff(args.document, args.old, args.new, archive=args.archive)
     if args.format == "json":
@@ -200,6 +318,36 @@ def _inspect(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(r["error"] for r in rows) else EXIT_OK
 
 
+def _resolve(args: argparse.Namespace) -> int:
+    try:
+        places = api.resolve_symbol(args.symbol, lang=args.lang)
+    except ValueError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    if args.format == "json":
+        _write(json.dumps([asdict(p) for p in places], indent=2, ensure_ascii=False), None)
+    else:
+        _write(_table(["resolver", "kind", "url"], [[p.resolver, p.kind, p.url] for p in places]), None)
+    return EXIT_OK
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from .discover import SourceError
+
+    try:
+        found = api.discover_references(args.source, lang=args.lang, timeout=args.timeout)
+    except SourceError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    if args.merge:
+        added = api.merge_discovered(found, args.merge)
+        ids = ", ".join(r.symbol or r.url or "?" for r in added) or "nothing new"
+        print(f"{args.merge}: added {len(added)} document(s): {ids}", file=sys.stderr)
+        return EXIT_OK
+    _write(found.to_toml(), args.output)
+    return EXIT_OK
+
+
 # -- rendering helpers for the look-back commands ------------------------------------------------
 def _inspection_dict(ins: object) -> dict[str, object]:
     d = asdict(ins)  # type: ignore[call-overload]
@@ -217,14 +365,62 @@ def _history_json(doc: Document, entries: list[Entry]) -> dict[str, object]:
 
 
 def _history_table(doc: Document, entries: list[Entry]) -> str:
-    rows = []
+    """Every observation, oldest first, with what changed since the one before, in words."""
+    rows, before = [], None
     for e in entries:
         o = e.observation
-        what = ", ".join(f.kind for f in e.findings) or ("unchanged (304)" if o.not_modified else "")
-        rows.append([o.observed_at.replace("T", " ").rstrip("Z"), o.status or "", str(o.http_status or "—"),
-                     (o.sha256 or "—")[:12], _human_size(o.size), "yes" if o.archived else "", what])
-    title = f"{doc.id}  {doc.display_symbol}  {doc.url}"
-    return title + "\n" + _table(["observed (UTC)", "status", "HTTP", "sha256", "size", "kept", "findings"], rows)
+        rows.append([_when(o.observed_at), o.status or "", str(o.http_status or "—"),
+                     "—" if o.size is None else _human_size(o.size), "✓" if o.archived else "",
+                     _what_changed(before, e)])
+        before = o
+    kept = len({e.observation.sha256 for e in entries if e.observation.archived and e.observation.sha256})
+    head = [f"{doc.id} · {doc.display_symbol or 'no symbol'}" + (f" · {doc.title}" if doc.title else ""),
+            f"cited at {doc.url}" + (f" ({doc.manifest} line {doc.line})" if doc.manifest else "")]
+    if entries:
+        first, last = entries[0].observation, entries[-1].observation
+        head.append(f"{len(entries)} observation{'s' if len(entries) != 1 else ''} from {_when(first.observed_at)} "
+                    f"to {_when(last.observed_at)} UTC · {kept} version{'s' if kept != 1 else ''} kept · "
+                    f"now {last.status}")
+    else:
+        head.append("never observed: run 'linkwatch check' on its manifest")
+    return "\n".join(clean(h) for h in head) + "\n\n" + _table(
+        ["date (UTC)", "status", "HTTP", "size", "kept", "what changed"], rows)
+
+
+def _when(at: str | None) -> str:
+    """``2025-06-01T02:00:00Z`` → ``2025-06-01 02:00`` (the column says UTC)."""
+    return (at or "").replace("T", " ")[:16] or "—"
+
+
+def _what_changed(before: object, entry: Entry) -> str:
+    """What this observation found that the previous one did not, in words (drift kinds named)."""
+    o, b = entry.observation, before
+    title = o.inspection.title if o.inspection else None
+    if b is None:
+        found = " – ".join(o.inspection.symbols) if o.inspection and o.inspection.symbols else ""
+        parts = ["first seen" + (f": {found}" if found else "")]
+    else:
+        parts = []
+        if b.status != o.status:  # type: ignore[attr-defined]
+            parts.append(f"{b.status} → {o.status}")  # type: ignore[attr-defined]
+        if o.sha256 and b.sha256 and o.sha256 != b.sha256:  # type: ignore[attr-defined]
+            parts.append(f"content-changed: new version {o.sha256[:12]}… "
+                         f"({_human_size(b.size)} → {_human_size(o.size)})")  # type: ignore[attr-defined]
+        if o.final_url and b.final_url and o.final_url != b.final_url:  # type: ignore[attr-defined]
+            parts.append(f"moved to {o.final_url}")
+        old_title = b.inspection.title if b.inspection else None  # type: ignore[attr-defined]
+        if old_title and title and old_title != title:
+            parts.append(f"retitled: {title!r}")
+        if not parts:
+            parts.append("unchanged (304 Not Modified)" if o.not_modified else "unchanged")
+    said = " ".join(parts)
+    others = [f.kind for f in entry.findings if f.kind not in said and f.kind != o.status]
+    problem = next((f for f in entry.findings if f.kind == o.status), None)
+    if problem is not None and (b is None or b.status != o.status):  # type: ignore[attr-defined]
+        parts.append(problem.message)
+    if others:
+        parts.append("[" + ", ".join(dict.fromkeys(others)) + "]")
+    return "; ".join(parts)
 
 
 def _diff_json(d: VersionDiff) -> dict[str, object]:
@@ -286,6 +482,24 @@ def _write(text: str, output: str | None) -> None:
 
 def _error(message: str) -> None:
     print(f"linkwatch: error: {message}", file=sys.stderr)
+
+
+def _http_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return text
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from .shard import parse
+
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _percent(text: str) -> float:

@@ -28,6 +28,11 @@ DRIFT_SEVERITY = {
     "gone": "error", "moved": "warning", "content-changed": "warning", "retitled": "warning",
     "type-changed": "warning", "superseded": "warning", "recovered": "info", "reissued": "info",
 }
+# A later edition served *instead of* the cited one (A/80/62 at the URL cited for A/79/62) is an
+# error, like the wrong-document it replaces: a reader following the citation no longer gets the
+# cited document, and a nightly CI run must fail. The finding says what to do (cite the new symbol,
+# or a URL that keeps the old edition), which a plain wrong-document cannot.
+SUPERSEDED_SERVED_SEVERITY = "error"
 _PERMANENT_REDIRECTS = (301, 308)
 _TITLE_MATCH = 0.7  # share of the expected title's words that must appear in the found title
 
@@ -36,19 +41,52 @@ _TITLE_MATCH = 0.7  # share of the expected title's words that must appear in th
 class Finding:
     """One judgement: a status problem (kind = the status) or a drift (kind = the drift)."""
 
-    kind: str  # a status other than ok, a drift, or "title-mismatch"
+    kind: str  # a status other than ok, a drift, "title-mismatch", "insecure-redirect"…
     severity: str  # "info" | "warning" | "error"
     message: str
 
 
-def judge(doc: Document, obs: Observation, previous: Observation | None) -> tuple[str, list[Finding]]:
-    """The status of ``obs`` and every finding about it (status problem first, then drift)."""
+def judge(doc: Document, obs: Observation, previous: Observation | None, *,
+          streak: int | None = None, transient: int = 1) -> tuple[str, list[Finding]]:
+    """The status of ``obs`` and every finding about it (status problem first, then drift).
+
+    The transient rule (``--transient N``): ``streak`` is how many transient failures (see
+    :func:`is_transient`) came right before this observation *after an ok* (None: no ok before
+    them). A transient failure that is not yet the ``transient``-th in a row weighs a warning,
+    not an error; with ``transient=1`` (the default here) every failure is an error at once.
+    """
     status, problem = status_of(doc, obs)
+    if status == "wrong-document":
+        problem = superseded(doc, obs, previous) or problem
     findings = [problem] if problem else []
     if status == "ok":
         findings += _title_check(doc, obs)
+    findings += _insecure_redirect(obs)
     findings += drift(obs, status, previous)
+    if streak is not None and streak + 1 < transient and is_transient(status, obs.http_status):
+        findings = [_grace(f, streak + 1, transient) if f.kind in (status, "gone") and f.severity == "error" else f
+                    for f in findings]
     return status, findings
+
+
+def is_transient(status: str | None, http_status: int | None) -> bool:
+    """A failure that may clear by itself: ``unreachable``, or ``broken`` by a 5xx after retries."""
+    return status == "unreachable" or (status == "broken" and http_status is not None and 500 <= http_status < 600)
+
+
+def _grace(f: Finding, nth: int, transient: int) -> Finding:
+    return Finding(f.kind, "warning", f"{f.message} (failure {nth} in a row after ok; a warning until "
+                                      f"{transient} in a row, see --transient)")
+
+
+def _insecure_redirect(obs: Observation) -> list[Finding]:
+    """An https URL redirected to plain http: whatever came back could have been altered in transit."""
+    chain = [h.url for h in obs.redirects] + ([obs.final_url] if obs.final_url else [])
+    for here, there in zip(chain, chain[1:]):
+        if here.lower().startswith("https:") and there.lower().startswith("http:"):
+            return [Finding("insecure-redirect", "warning",
+                            f"https → http downgrade: {here} redirects to {there} (not encrypted, not authenticated)")]
+    return []
 
 
 def worst(findings: list[Finding]) -> str | None:
@@ -75,6 +113,10 @@ def _http_status(obs: Observation) -> tuple[str | None, str]:
         return "broken", obs.error or obs.error_kind or "bad redirect"
     if obs.error_kind == "too-large":
         return "unverified", obs.error or "body larger than the maximum size"
+    if obs.error_kind == "protocol":  # the server answered with something that is not HTTP
+        return "broken", obs.error or "invalid HTTP response"
+    if obs.error_kind in ("connection", "timeout"):  # no answer, or a body cut short or dripped
+        return "unreachable", obs.error or "no response"
     if code is None:
         return "unreachable", obs.error or "no response"
     if code in (401, 403, 429):
@@ -111,6 +153,28 @@ def _content_status(doc: Document, obs: Observation) -> tuple[str, str]:
     if doc.lang and ins.lang and ins.lang != doc.lang:
         return "wrong-document", f"the {ins.lang} version is served, not the {doc.lang} one"
     return "ok", ""
+
+
+def superseded(doc: Document, obs: Observation, previous: Observation | None) -> Finding | None:
+    """A ``superseded`` finding when page 1 shows a later edition of the cited document: its symbol
+    differs only by a later session or year (:func:`linkwatch.symbols.is_successor`) and its title
+    matches the cited title, or the title of the last good observation. Else None."""
+    ins = obs.inspection
+    if ins is None or not ins.symbols or not doc.symbols or ins.placeholder:
+        return None
+    if doc.lang and ins.lang and ins.lang != doc.lang:
+        return None  # another language is another problem
+    cited, found = unsymbols.render_joint(doc.symbols), unsymbols.render_joint(ins.symbols)
+    if not unsymbols.is_successor(cited, found) or not ins.title:
+        return None
+    known = [doc.title]
+    if previous is not None and previous.status == "ok" and previous.inspection:
+        known.append(previous.inspection.title)
+    if not any(t and titles_match(t, ins.title) for t in known):
+        return None
+    return Finding("superseded", SUPERSEDED_SERVED_SEVERITY,
+                   f"a later edition is served: page 1 shows {found}, a later session's edition of "
+                   f"{cited} (same title); cite {found}, or a URL that still serves {cited}")
 
 
 def _symbols_match(expected: tuple[str, ...], found: list[str]) -> bool:
@@ -166,6 +230,8 @@ def drift(obs: Observation, status: str, previous: Observation | None) -> list[F
 
 
 def _moved(obs: Observation, previous: Observation | None) -> str | None:
+    if obs.error_kind in ("redirect-loop", "too-many-redirects", "scheme"):
+        return None  # a refused redirect chain is `broken`, not a new address
     permanent = [h for h in obs.redirects if h.status in _PERMANENT_REDIRECTS]
     if permanent and obs.final_url:
         return f"permanent redirect (HTTP {permanent[0].status}) from {obs.url} to {obs.final_url}"

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import http.client
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -66,10 +67,11 @@ class FetchResult:
     body_path: Path | None = None  # temp file holding the body; the caller owns and removes it
     head: bytes = b""  # first bytes of the body (sniffing: %PDF-, <html)
     error: str | None = None  # human message when the fetch failed
-    error_kind: str | None = None  # "timeout" "connection" "too-large" "redirect-loop" "too-many-redirects" "scheme" "challenge" "http"
+    # "timeout" "connection" "protocol" "too-large" "redirect-loop" "too-many-redirects" "scheme" "challenge" "http"
+    error_kind: str | None = None
     attempts: int = 1
     elapsed: float = 0.0  # seconds, all attempts
-    request_headers: dict[str, str] = field(default_factory=dict)
+    request_headers: dict[str, str] = field(default_factory=dict)  # as sent to the first URL, secrets redacted
     response_headers: dict[str, str] = field(default_factory=dict)
     reason: str = ""  # reason phrase of the final response ("OK")
     remote_addr: str | None = None  # IP address that answered last (provenance)
@@ -97,6 +99,15 @@ class FetchConfig:
     min_interval: float = 0.0  # seconds between request starts to one host
     user_agent: str = f"linkwatch/{__version__} (+https://github.com/linkwatch/linkwatch)"
     body_timeout: float | None = None  # wall-clock limit for reading one body (a slow drip), seconds
+    # A body must keep arriving at this many bytes per second, averaged over windows of `timeout`
+    # seconds: a server dripping a byte at a time never trips the per-read timeout, but trips this.
+    min_rate: float = 1024.0
+    ca_bundle: str | None = None  # PEM file of trusted CAs instead of certifi's (a private or test CA)
+    # Extra request headers per host name (lowercase, ASCII/IDNA), e.g. credentials from the manifest.
+    # Sent only to that host: never after a redirect to another host, nor over an https→http downgrade.
+    host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Header values never to be recorded (secrets from env: references); recorded as "<redacted>".
+    secret_values: frozenset[str] = frozenset()
 
 
 # -- URLs -----------------------------------------------------------------------------------------
@@ -106,6 +117,25 @@ class FetchConfig:
 _PATH_ENCODE = frozenset(' "#<>?`{}')
 _QUERY_ENCODE = frozenset(" \"#<>'")
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+#: Request headers that carry credentials: always recorded as "<redacted>", whatever their source.
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token"})
+REDACTED = "<redacted>"
+
+
+def redact(headers: dict[str, str], secret_values: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """A copy of ``headers`` fit to record: credential headers and secret values replaced."""
+    return {k: REDACTED if k.lower() in SENSITIVE_HEADERS or v in secret_values else v
+            for k, v in headers.items()}
+
+
+class StorageError(OSError):
+    """Writing a downloaded body to local disk failed (disk full, read-only, quota): the run
+    itself cannot go on, unlike a network failure, which is a fact about one document."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 class UnsupportedScheme(ValueError):
@@ -225,13 +255,70 @@ _NETWORK_ERRORS = (Urllib3Error, http.client.HTTPException, OSError)
 
 
 def _network_error_kind(exc: BaseException) -> str:
-    """"timeout" or "connection" for an exception raised while talking to a server."""
+    """"timeout", "connection" or "protocol" for an exception raised while talking to a server."""
     # NewConnectionError subclasses ConnectTimeoutError in urllib3 2 (compatibility), so first.
     if isinstance(exc, NewConnectionError):
         return "connection"
     if isinstance(exc, (Urllib3Timeout, TimeoutError)):
         return "timeout"
+    if _protocol_violation(exc):
+        return "protocol"
     return "connection"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, the exceptions urllib3 wrapped in its args, and its causes."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 10:
+        e = todo.pop()
+        if any(e is s for s in seen):
+            continue
+        seen.append(e)
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None)):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return seen
+
+
+def _protocol_violation(exc: BaseException) -> str | None:
+    """What is wrong when the server sent something that is not HTTP (retrying cannot help)."""
+    for e in _causes(exc):
+        if isinstance(e, http.client.LineTooLong):
+            return f"invalid HTTP response: {e.args[0] if e.args else 'line too long'}"
+        if type(e) is http.client.HTTPException and "more than" in str(e):  # "got more than 100 headers"
+            return f"invalid HTTP response: {e}"
+    return None
+
+
+def _network_message(exc: BaseException, kind: str, timeout: float, during: str) -> str:
+    """A short, clear message for a network failure (urllib3's own are long and nested)."""
+    if kind == "protocol":
+        return _protocol_violation(exc) or f"invalid HTTP response ({during})"
+    texts = " ".join(str(e) for e in _causes(exc))
+    if kind == "timeout":
+        return f"timed out {during}: nothing received for {timeout:g} s"
+    if "IncompleteRead" in texts:
+        return f"connection closed {during}: the body is shorter than its Content-Length ({_incomplete(texts)})"
+    if "reset by peer" in texts.lower() or "ConnectionResetError" in texts:
+        return f"connection reset by the server {during}"
+    if "Connection refused" in texts:
+        return "connection refused"
+    if "CERTIFICATE" in texts.upper() or "SSL" in texts:
+        return f"TLS error: {_last_reason(exc)}"
+    return f"connection failed {during}: {_last_reason(exc)}"
+
+
+def _last_reason(exc: BaseException) -> str:
+    inner = _causes(exc)[-1]
+    text = " ".join(str(inner).split())
+    return text[:200] or type(inner).__name__
+
+
+def _incomplete(texts: str) -> str:
+    m = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", texts)
+    return f"{m.group(1)} bytes read, {m.group(2)} more expected" if m else "incomplete read"
 
 
 def _discard(resp: urllib3.BaseHTTPResponse) -> None:
@@ -263,8 +350,9 @@ class Fetcher:
             block=False,
             retries=False,
             timeout=urllib3.Timeout(connect=config.timeout, read=config.timeout),
-            **_ca_certs(),
+            **_ca_certs(config.ca_bundle),
         )
+        self._host_headers = {_ascii_host(h): dict(v) for h, v in config.host_headers.items()}
         self._limiter = HostLimiter(config.per_host, config.min_interval)
         self._policy = retrying(
             retries=config.retries,
@@ -292,10 +380,13 @@ class Fetcher:
         started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         t0 = time.monotonic()
         headers = self.request_headers(etag=etag, last_modified=last_modified)
-        result = FetchResult(url=url, started_at=started_at, request_headers=dict(headers), attempts=0)
+        result = FetchResult(url=url, started_at=started_at, attempts=0)
         try:
             target = request_url(url)
+            # What was sent to the first URL, fit to record (index, WARC): credentials redacted.
+            result.request_headers = redact(self._hop_headers(headers, target, False), self.config.secret_values)
         except ValueError as exc:  # no request was made: attempts stays 0
+            result.request_headers = redact(headers, self.config.secret_values)
             result.error = str(exc)
             result.error_kind = "scheme" if isinstance(exc, UnsupportedScheme) else "connection"
             result.elapsed = time.monotonic() - t0
@@ -324,6 +415,13 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         return headers
 
+    def _hop_headers(self, headers: dict[str, str], url: str, downgraded: bool) -> dict[str, str]:
+        """``headers`` plus the configured headers of ``url``'s host, unless the chain left https."""
+        extra = self._host_headers.get(urlsplit(url).hostname or "")
+        if not extra or (downgraded and url.startswith("http:")):
+            return headers
+        return {**headers, **extra}
+
     def close(self) -> None:
         """Close pooled connections."""
         self._pool.clear()
@@ -340,15 +438,18 @@ class Fetcher:
         out = _Attempt()
         seen = {url}
         current = url
+        left_https = False  # an https URL redirected to http: credentials stay behind
         while True:
             with self._limiter.slot(urlsplit(current).hostname or ""):
                 try:
                     resp = self._pool.request(
-                        "GET", current, headers=headers, redirect=False, retries=False,
-                        preload_content=False, decode_content=True,
+                        "GET", current, headers=self._hop_headers(headers, current, left_https),
+                        redirect=False, retries=False, preload_content=False, decode_content=True,
                     )
                 except _NETWORK_ERRORS as exc:
-                    return self._failed(out, current, _network_error_kind(exc), str(exc), retryable=True)
+                    kind = _network_error_kind(exc)
+                    message = _network_message(exc, kind, self.config.timeout, "waiting for the response")
+                    return self._failed(out, current, kind, message, retryable=kind != "protocol")
                 location = resp.headers.get("Location")
                 if resp.status not in REDIRECT_STATUSES or not location:
                     return self._final(out, current, resp, dest_dir, want_body)
@@ -357,6 +458,7 @@ class Fetcher:
             if nxt is None:
                 return out
             seen.add(nxt)
+            left_https = left_https or (current.startswith("https:") and nxt.startswith("http:"))
             current = nxt
 
     def _next_hop(
@@ -437,11 +539,19 @@ class Fetcher:
         if declared is not None and declared > cap and not resp.headers.get("Content-Encoding"):
             _discard(resp)  # no point downloading what will be thrown away
             raise _BodyError("too-large", f"Content-Length {declared} exceeds the {cap}-byte limit", False)
-        tmp = _temp_file(dest_dir)
+        try:
+            tmp = _temp_file(dest_dir)
+        except OSError as exc:
+            resp.close()
+            resp.release_conn()
+            raise StorageError(exc.errno, f"cannot write downloads to {dest_dir}: {exc.strerror or exc}") from None
         ok = False
         try:
-            with tmp:
-                size, head, sha256, sha512 = self._copy(resp, tmp, cap)
+            try:
+                with tmp:
+                    size, head, sha256, sha512 = self._copy(resp, tmp, cap)
+            except OSError as exc:  # network errors became _BodyError in _copy: this is the local disk
+                raise StorageError(exc.errno, f"cannot write a download to {dest_dir}: {exc.strerror or exc}") from None
             ok = True
             return _Body(Path(tmp.name), size, sha256.hexdigest(), sha512.hexdigest()), head
         finally:
@@ -458,6 +568,9 @@ class Fetcher:
         sha256, sha512 = hashlib.sha256(), hashlib.sha512()
         size, head = 0, b""
         deadline = None if self.config.body_timeout is None else time.monotonic() + self.config.body_timeout
+        # Minimum rate: every `window` seconds, at least min_rate × window bytes must have come.
+        window, floor = self.config.timeout, self.config.min_rate
+        window_start, window_bytes = time.monotonic(), 0
         while True:
             # read1: whatever has arrived (up to CHUNK_SIZE), so the deadline is checked even
             # against a server dripping bytes. gzip/deflate is decoded with bounded output per
@@ -465,10 +578,21 @@ class Fetcher:
             try:
                 chunk = resp.read1(CHUNK_SIZE, decode_content=True)
             except _NETWORK_ERRORS as exc:
-                raise _BodyError(_network_error_kind(exc), f"reading body: {exc}", True) from None
+                kind = _network_error_kind(exc)
+                during = f"reading the body after {size} bytes"
+                raise _BodyError(kind, _network_message(exc, kind, self.config.timeout, during),
+                                 kind != "protocol") from None
             if not chunk:
                 return size, head, sha256, sha512
             size += len(chunk)
+            window_bytes += len(chunk)
+            now = time.monotonic()
+            if floor > 0 and now - window_start >= window:
+                rate = window_bytes / (now - window_start)
+                if rate < floor:
+                    raise _BodyError("timeout", f"body arriving at {rate:.0f} bytes/s, below the minimum of "
+                                     f"{floor:g} bytes/s (after {size} bytes)", True)
+                window_start, window_bytes = now, 0
             if size > cap:
                 raise _BodyError("too-large", f"body exceeds the {cap}-byte limit", False)
             if len(head) < HEAD_SIZE:
@@ -523,8 +647,11 @@ def _temp_file(dest_dir: Path):
         return tempfile.NamedTemporaryFile(delete=False, dir=dest_dir, prefix=".part-")
 
 
-def _ca_certs() -> dict[str, str]:
-    """Verify TLS against certifi's bundle when available (as requests does), else the system store."""
+def _ca_certs(bundle: str | None = None) -> dict[str, str]:
+    """Verify TLS against ``bundle``, else certifi's bundle when available (as requests does), else
+    the system store. Verification is never turned off."""
+    if bundle:
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": str(bundle)}
     try:
         import certifi
     except ImportError:  # pragma: no cover

@@ -305,6 +305,23 @@ class Index:
                WHERE o.document_id = ? ORDER BY o.id DESC LIMIT 1""", (doc_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def last_good(self, doc_id: str) -> tuple[str | None, str | None]:
+        """(when the document was last seen ``ok``, sha256 of the newest kept version seen ``ok`` —
+        else of the newest kept version at all): what a web archive capture is looked up near and
+        compared with (``--suggest``)."""
+        at = self.db.execute("SELECT observed_at FROM observations WHERE document_id = ? AND status = 'ok' "
+                             "ORDER BY id DESC LIMIT 1", (doc_id,)).fetchone()
+        kept = self.db.execute(
+            """SELECT o.sha256 FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
+               WHERE o.document_id = ? ORDER BY o.status = 'ok' DESC, o.id DESC LIMIT 1""", (doc_id,)).fetchone()
+        return (at[0] if at else None, kept[0] if kept else None)
+
+    def recent(self, doc_id: str, limit: int) -> list[tuple[str, int | None]]:
+        """(status, http_status) of the last ``limit`` observations, newest first (the transient rule)."""
+        rows = self.db.execute("SELECT status, http_status FROM observations WHERE document_id = ? "
+                               "ORDER BY id DESC LIMIT ?", (doc_id, limit)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
     def timeline(self, doc_id: str, limit: int = 30) -> list[dict[str, str]]:
         """The last ``limit`` observations as {"at", "status"}, oldest first (for availability charts)."""
         rows = self.db.execute("SELECT observed_at, status FROM observations WHERE document_id = ? "

@@ -83,9 +83,19 @@ _SC_RESOLUTION = re.compile(r"^\s*(Resolution|Résolution|Resolución|Резол
 # more leading spaces; body paragraphs and agenda headings come out with at most one.
 _INDENTED = re.compile(r"^\s{2,}(?=\S)")
 # Headings that sit in the title's typographic slot but are not the title.
+# Each in the six languages: "Report of the Secretary-General", "Note by the Secretariat",
+# "Addendum", "Corrigendum", "Summary".
 _NOT_TITLE = re.compile(
     r"^\s*(\[|resolution adopted by|adopted by the|report of the secretary-general\s*$"
-    r"|note by the (secretary-general|secretariat)\s*$|addendum\s*$|corrigendum\s*$|summary\s*$)",
+    r"|note by the (secretary-general|secretariat)\s*$|addendum\s*$|corrigendum\s*$|summary\s*$"
+    r"|rapport du secrétaire général\s*$|note (du secrétaire général|du secrétariat)\s*$|additif\s*$"
+    r"|rectificatif\s*$|résumé\s*$"
+    r"|informe del secretario general\s*$|nota (del secretario general|de la secretaría)\s*$|adición\s*$"
+    r"|corrección\s*$|resumen\s*$"
+    r"|доклад генерального секретаря\s*$|записка (генерального секретаря|секретариата)\s*$"
+    r"|добавление\s*$|исправление\s*$|резюме\s*$"
+    r"|تقرير الأمين العام\s*$|مذكرة من (الأمين العام|الأمانة العامة)\s*$|إضافة\s*$|تصويب\s*$|موجز\s*$"
+    r"|秘书长的报告\s*$|秘书长的说明\s*$|秘书处的说明\s*$|增编\s*$|更正\s*$|概要\s*$)",
     re.IGNORECASE,
 )
 # "Agenda item 43", "Item 5 of the provisional agenda" (not a title that mentions an agenda).
@@ -176,7 +186,8 @@ def _paragraph(lines: list[str], i: int, first: str) -> list[str]:
     """first, then the lines wrapped after line i: non-blank and not indented (a new paragraph)."""
     block = [first]
     for line in lines[i + 1:]:
-        if _blank(line) or line[:1].isspace():
+        # "Report of the Secretary-General" may follow the title unindented in some extractions.
+        if _blank(line) or line[:1].isspace() or _NOT_TITLE.match(line):
             break
         block.append(line)
     return block

@@ -6,6 +6,7 @@ A manifest is written by people and read by CI, so every mistake is reported as
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import resolve as unresolve
 from . import symbols as unsymbols
 
 if sys.version_info >= (3, 11):
@@ -22,18 +24,20 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 KINDS = ("pdf", "page")
 MANIFEST_KEYS = {"title": str, "source": str}
-DEFAULT_KEYS = {"lang": str, "kind": str}
+DEFAULT_KEYS = {"lang": str, "kind": str, "suggest": bool}
 DOCUMENT_KEYS = {
     "id": str,
     "symbol": str,
     "title": str,
     "lang": str,
     "url": str,
-    "mirrors": list,
+    "mirrors": (list, str),  # a list of URLs, or "auto"
     "kind": str,
     "note": str,
 }
-TOP_LEVEL_KEYS = ("manifest", "defaults", "document")
+TOP_LEVEL_KEYS = ("manifest", "defaults", "document", "hosts")
+HOST_KEYS = {"headers": dict}
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RFC 9110 §5.1)
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -59,6 +63,7 @@ class Document:
     mirrors: tuple[str, ...] = ()
     kind: str = "pdf"
     note: str | None = None
+    suggest: bool = False  # [defaults] suggest = true: look up a web archive capture when it fails
     manifest: str = ""  # path of the manifest file, as given
     line: int = 0  # line of this document's [[document]] header
 
@@ -73,15 +78,31 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Host:
+    """``[hosts."example.org"]``: request headers sent to one host only (credentials, typically)."""
+
+    name: str  # ASCII (IDNA) and lowercase, as it appears in request URLs
+    headers: tuple[tuple[str, str], ...]  # (name, value), values resolved from env: references
+    secrets: frozenset[str] = frozenset()  # the values that came from env: (never recorded or shown)
+    line: int = 0
+
+    def __repr__(self) -> str:  # never print a secret, even in a traceback or a debugger
+        return f"Host({self.name!r}, headers={[n for n, _ in self.headers]}, line={self.line})"
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: str
     documents: tuple[Document, ...]
     title: str | None = None
     source: str | None = None
+    hosts: tuple[Host, ...] = ()
 
 
-def load(path: str | Path) -> Manifest:
-    """Read and validate one manifest file. Raises :class:`ManifestError`."""
+def load(path: str | Path, resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> Manifest:
+    """Read and validate one manifest file. Raises :class:`ManifestError`.
+
+    ``resolvers`` are the base URLs used for symbol-only entries and ``mirrors = "auto"``."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -89,12 +110,12 @@ def load(path: str | Path) -> Manifest:
         raise ManifestError(name, 0, "file", "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(name, 0, "file", f"cannot read: {exc}") from None
-    return parse(text, name)
+    return parse(text, name, resolvers)
 
 
-def load_all(paths: list[str] | list[Path]) -> list[Manifest]:
+def load_all(paths: list[str] | list[Path], resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> list[Manifest]:
     """Read several manifests; a document id may appear only once across them (it keys the index)."""
-    manifests = [load(p) for p in paths]
+    manifests = [load(p, resolvers) for p in paths]
     seen: dict[str, Document] = {}
     for m in manifests:
         for doc in m.documents:
@@ -106,7 +127,7 @@ def load_all(paths: list[str] | list[Path]) -> list[Manifest]:
     return manifests
 
 
-def parse(text: str, name: str = "<manifest>") -> Manifest:
+def parse(text: str, name: str = "<manifest>", resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> Manifest:
     """Validate manifest TOML text; ``name`` is used in error messages."""
     try:
         data = tomllib.loads(text)
@@ -127,13 +148,76 @@ def parse(text: str, name: str = "<manifest>") -> Manifest:
     documents: list[Document] = []
     ids: dict[str, int] = {}
     for index, raw in enumerate(raw_docs):
-        doc = _document(raw, index, defaults, name, lines)
+        doc = _document(raw, index, defaults, name, lines, resolvers)
         if doc.id in ids:
             raise ManifestError(name, doc.line, "id",
                                 f"duplicate id {doc.id!r} (first at line {ids[doc.id]})")
         ids[doc.id] = doc.line
         documents.append(doc)
-    return Manifest(path=name, documents=tuple(documents), title=head.get("title"), source=head.get("source"))
+    return Manifest(path=name, documents=tuple(documents), title=head.get("title"), source=head.get("source"),
+                    hosts=_hosts(data, name, lines))
+
+
+def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
+    """``[hosts."example.org"] headers = { Authorization = "env:UN_TOKEN" }``, validated and resolved.
+
+    A value ``env:NAME`` is read from the environment variable NAME now; a missing or empty variable
+    is an error naming it. Messages never quote a header's value.
+    """
+    raw = data.get("hosts", {})
+    if not isinstance(raw, dict):
+        raise ManifestError(name, lines.key(None, "hosts"), "hosts", 'must be a table: write [hosts."example.org"]')
+    hosts = []
+    for host, table in raw.items():
+        line = lines.host(host) or lines.table("hosts") or 0
+        field_name = f"hosts.{host}"
+        if not isinstance(table, dict):
+            raise ManifestError(name, line, field_name, "must be a table with headers = { Name = \"value\" }")
+        _check_keys(table, HOST_KEYS, name, lambda f: lines.key(line, f), prefix=field_name + ".")
+        try:
+            ascii_name = _ascii_host(host)
+        except ValueError:
+            raise ManifestError(name, line, field_name, f"{host!r} is not a host name") from None
+        headers: list[tuple[str, str]] = []
+        secrets: set[str] = set()
+        for header, value in table.get("headers", {}).items():
+            where = lines.key(line, "headers")  # the documented form is an inline table on that line
+            label = f"{field_name}.headers.{header}"
+            if not _HEADER_NAME.match(header):
+                raise ManifestError(name, where, label, "not a valid HTTP header name")
+            if not isinstance(value, str):
+                raise ManifestError(name, where, label, f"must be a string, not {_type_name(type(value))}")
+            if value.startswith("env:"):
+                var = value[4:]
+                if not var or var not in os.environ:
+                    raise ManifestError(name, where, label, f"environment variable {var!r} is not set "
+                                        "(the header's value is read from it)")
+                value = os.environ[var]
+                if not value:
+                    raise ManifestError(name, where, label, f"environment variable {var!r} is empty")
+                secrets.add(value)
+            if any(c in value for c in "\r\n\0"):
+                raise ManifestError(name, where, label, "the value contains a line break or NUL (not sent)")
+            headers.append((header, value))
+        hosts.append(Host(ascii_name, tuple(headers), frozenset(secrets), line))
+    return tuple(hosts)
+
+
+def _ascii_host(host: str) -> str:
+    """The host name as it goes on the wire: IDNA (UTS #46) for internationalised names, lowercase."""
+    host = host.strip().rstrip(".")
+    if not host or any(c in host for c in "/:@ "):
+        raise ValueError(host)
+    if host.isascii():
+        return host.lower()
+    try:
+        import idna
+
+        return idna.encode(host, uts46=True).decode("ascii")
+    except ImportError:  # pragma: no cover - idna comes with requests
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise ValueError(host) from exc
 
 
 def derive_id(symbol: str | None, url: str) -> str:
@@ -183,32 +267,51 @@ def _check_lang_kind(table: dict[str, Any], name: str, line_of: Any, prefix: str
                             f"{kind!r} is not a kind (use one of: {', '.join(KINDS)})")
 
 
-def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: _Lines) -> Document:
+def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: _Lines,
+              resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> Document:
     header = lines.document(index)
     if not isinstance(raw, dict):
         raise ManifestError(name, header, "document", "must be a table")
     line_of = lambda f: lines.key(header, f)  # noqa: E731 - a tiny locator closure
     _check_keys(raw, DOCUMENT_KEYS, name, line_of, prefix="document.")
     _check_lang_kind(raw, name, line_of, prefix="document.")
-    if "url" not in raw:
-        raise ManifestError(name, header, "document.url", "missing (every document needs the URL it is cited at)")
-    url = _check_url(raw["url"], name, line_of("url"), "document.url")
-    mirrors = tuple(_check_url(m, name, line_of("mirrors"), "document.mirrors") if isinstance(m, str)
-                    else _bad_mirror(name, line_of("mirrors")) for m in raw.get("mirrors", []))
     symbol = raw.get("symbol")
-    expected = tuple(unsymbols.normalise(s) for s in unsymbols.split_joint(symbol)) if symbol else ()
-    if symbol is not None and not expected:
+    parts = unsymbols.split_joint(symbol) if symbol else []
+    expected = tuple(unsymbols.normalise(s) for s in parts)
+    if symbol is not None and (not parts or any(unsymbols.parse(s) is None for s in parts)):
         raise ManifestError(name, line_of("symbol"), "document.symbol", f"{symbol!r} is not a document symbol")
+    lang = raw.get("lang", defaults.get("lang"))
+    if "url" in raw:
+        url = _check_url(raw["url"], name, line_of("url"), "document.url")
+    elif expected:  # symbol only: the URL is resolved from it (see linkwatch.resolve.primary_url)
+        url = unresolve.primary_url(expected[0], lang or "en", resolvers)
+    else:
+        raise ManifestError(name, header, "document.url",
+                            "missing (give the URL the document is cited at, or its symbol)")
+    mirrors = _mirrors(raw.get("mirrors", []), expected, url, lang, resolvers, name, line_of("mirrors"))
     doc_id = raw.get("id") or derive_id(expected[0] if expected else None, url)
     if not _ID.match(doc_id):
         raise ManifestError(name, line_of("id"), "document.id",
                             f"{doc_id!r}: use letters, digits, '.', '_' and '-' only")
     return Document(
         id=doc_id, url=url, symbols=expected, symbol=symbol, title=_clean(raw.get("title")),
-        lang=raw.get("lang", defaults.get("lang")), mirrors=mirrors,
-        kind=raw.get("kind", defaults.get("kind", "pdf")), note=raw.get("note"),
+        lang=lang, mirrors=mirrors,
+        kind=raw.get("kind", defaults.get("kind", "pdf")), note=raw.get("note"), suggest=defaults.get("suggest", False),
         manifest=name, line=header,
     )
+
+
+def _mirrors(value: list[Any] | str, expected: tuple[str, ...], url: str, lang: str | None,
+             resolvers: unresolve.Resolvers, name: str, line: int) -> tuple[str, ...]:
+    """The mirror URLs: as listed, or resolved from the symbol for ``mirrors = "auto"``."""
+    if isinstance(value, str):
+        if value != "auto":
+            raise ManifestError(name, line, "document.mirrors", f'must be a list of URLs or "auto", not {value!r}')
+        if not expected:
+            raise ManifestError(name, line, "document.mirrors", '"auto" needs a symbol to resolve mirrors from')
+        return unresolve.mirror_urls(expected[0], lang or "en", resolvers, exclude=(url,))
+    return tuple(_check_url(m, name, line, "document.mirrors") if isinstance(m, str)
+                 else _bad_mirror(name, line) for m in value)
 
 
 def _bad_mirror(name: str, line: int) -> str:
@@ -227,7 +330,9 @@ def _clean(text: str | None) -> str | None:
     return " ".join(text.split()) if text else None
 
 
-def _type_name(t: type) -> str:
+def _type_name(t: type | tuple[type, ...]) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_type_name(x) for x in t)
     return {str: "string", list: "list", dict: "table", int: "integer", float: "number",
             bool: "boolean"}.get(t, t.__name__)
 
@@ -269,6 +374,11 @@ class _Lines:
 
     def table(self, name: str) -> int | None:
         return next((no for no, n, arr in self.headers if n == name and not arr), None)
+
+    def host(self, host: str) -> int | None:
+        """Line of the ``[hosts."<host>"]`` header."""
+        pattern = re.compile(rf"^\s*\[\s*hosts\s*\.\s*([\"']?){re.escape(host)}\1\s*\]")
+        return next((no for no, line in enumerate(self.lines, start=1) if pattern.match(line)), None)
 
     def document(self, index: int) -> int:
         found = [no for no, n, arr in self.headers if n == "document" and arr]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .compare import is_transient
 from .index import Index
 from .manifest import Document
 from .observation import Observation
@@ -22,9 +23,17 @@ class Task:
     # Per URL: the last observation that saw content there. Its ETag / Last-Modified make the
     # request conditional, and a 304 reuses its content facts.
     validators: dict[str, Observation] = field(default_factory=dict)
+    # For a web archive lookup (--suggest): when the document was last seen ok, and the sha256 of
+    # the version kept then (or of the newest kept version), as the index knew them before this run.
+    last_good_at: str | None = None
+    archived_sha256: str | None = None
+    # Transient failures (compare.is_transient) right before this run, after an ok; None when the
+    # document was not ok before them (or not within reach). See compare.judge.
+    streak: int | None = None
 
 
-def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Callable[[str], bool]) -> list[Task]:
+def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Callable[[str], bool],
+         lookback: Callable[[Document], bool] = lambda _doc: False, transient: int = 1) -> list[Task]:
     """Tasks in manifest order.
 
     With ``keep_bytes`` (``linkwatch archive``), a URL is only asked conditionally when its last
@@ -33,6 +42,10 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
     tasks = []
     for doc in documents:
         task = Task(doc, previous=index.latest(doc.id))
+        if lookback(doc):
+            task.last_good_at, task.archived_sha256 = index.last_good(doc.id)
+        if transient > 1:
+            task.streak = failure_streak(index.recent(doc.id, transient))
         for url in doc.urls:
             seen = index.latest_for_url(doc.id, url)
             if seen is None or not (seen.etag or seen.last_modified):
@@ -42,3 +55,17 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
             task.validators[url] = seen
         tasks.append(task)
     return tasks
+
+
+def failure_streak(recent: list[tuple[str, int | None]]) -> int | None:
+    """How many transient failures lead ``recent`` ((status, http_status), newest first) before an ok.
+
+    None when something else comes first (a definitive failure, a wrong document…) or no ok is
+    within ``recent`` at all: the grace of the transient rule is for documents known to be fine.
+    """
+    for n, (status, http_status) in enumerate(recent):
+        if status == "ok":
+            return n
+        if not is_transient(status, http_status):
+            return None
+    return None

@@ -3,6 +3,17 @@
 Everything linkwatch knows about how documents.un.org, undocs.org and friends misbehave lives
 here, so the generic stages (fetch, inspect, compare) stay generic and a newcomer finds every
 oddity in one file.
+
+The resolver quirks and where each is judged (each tested against a local server imitating it, in
+``tests/test_quirks.py``):
+
+- the ODS answers a missing symbol with HTTP 200 and a placeholder PDF → :func:`is_ods_placeholder`
+  → ``wrong-document``;
+- documents.un.org (AWS WAF) answers automated clients with HTTP 202 and
+  ``x-amzn-waf-action: challenge`` → :func:`is_bot_challenge` → ``blocked``, never ``ok``;
+- a resolver answers 200 with an empty body, or an HTML viewer page where a PDF was expected →
+  not UN-specific: the bytes are sniffed (:func:`linkwatch.observation.sniff`, whatever the
+  Content-Type says) and :mod:`linkwatch.compare` calls both ``wrong-type``.
 """
 from __future__ import annotations
 

@@ -82,6 +82,12 @@ class DocumentResult:
     archived_at: str | None = None  # ISO 8601 UTC, when that version was observed
     archived_path: str | None = None  # relative to the archive folder: blobs/sha256/ab/cd/<sha256>
     timeline: list[dict[str, str]] = field(default_factory=list)  # recent {"at", "status"}, oldest first
+    # A web archive's capture of the URL (``--suggest``, when the document is broken, unreachable or
+    # wrong-document): its replay URL, when it was captured, and whether its payload is the last
+    # version linkwatch archived (None: nothing to compare with).
+    memento_url: str | None = None
+    memento_at: str | None = None  # ISO 8601 UTC
+    memento_matches: bool | None = None
 
     # --- display helpers (formats use these so they all agree) ---------------------------------
 
@@ -165,6 +171,7 @@ class Report:
     tool_version: str
     manifests: list[str]
     documents: list[DocumentResult]
+    archive: str | None = None  # the archive folder as given: archived_path is relative to it
 
     def counts(self) -> dict[str, Any]:
         """Summary counts.
@@ -230,6 +237,7 @@ class Report:
             "finished_at": self.finished_at,
             "manifests": list(self.manifests),
             "summary": {**self.counts(), "worst_severity": self.worst_severity()},
+            "archive": self.archive,
             "documents": [d.to_dict() for d in self.documents],
         }
 
@@ -250,6 +258,7 @@ class Report:
                 tool_version=d["tool_version"],
                 manifests=list(d.get("manifests", [])),
                 documents=[DocumentResult.from_dict(x) for x in d.get("documents", [])],
+                archive=d.get("archive"),
             )
         except KeyError as exc:
             raise ValueError(f"report is missing {exc.args[0]!r}") from None

@@ -55,14 +55,16 @@ def resolve(symbol: str, lang: str = "en", resolvers: Resolvers = DEFAULT) -> li
     """Every place ``symbol`` can be fetched from, in order. A joint symbol resolves by its first
     part (the document is filed under each; UNCTAD names the file after the first)."""
     first = _first_part(symbol)
-    path = quote(first, safe="/()")
+    compact = first.replace(" ", "")  # "S/RES/2768(2025)": every resolver takes it unspaced
+    path = quote(compact, safe="/()")
+    search = quote(f'191__a:"{first}"', safe="")  # MARC 191 $a holds the symbol in the catalogue
     places = [
-        Place("ods", f"{resolvers.ods}/api/symbol/access?s={quote(first, safe='')}&l={lang}&t=pdf", "pdf",
+        Place("ods", f"{resolvers.ods}/api/symbol/access?s={path}&l={lang}&t=pdf", "pdf",
               "Official Document System symbol API: the PDF itself"),
         Place("undocs", f"{resolvers.undocs}/{lang}/{path}", "pdf", "redirects to the ODS file"),
         Place("docs", f"{resolvers.docs}/{lang}/{path}", "pdf", "redirects to the ODS file"),
-        Place("library", f"{resolvers.library}/search?ln={lang}&p={quote(f'191__a:{first!r}'.replace(chr(39), chr(34)), safe='')}",
-              "page", "UN Digital Library search by symbol (an HTML page listing the record)"),
+        Place("library", f"{resolvers.library}/search?ln={lang}&p={search}", "page",
+              "UN Digital Library search by symbol (an HTML page listing the record)"),
     ]
     for code in unctad_codes(first):
         places.append(Place("unctad", unctad_url(code, lang, resolvers), "pdf",
@@ -97,7 +99,7 @@ def mirror_urls(symbol: str, lang: str = "en", resolvers: Resolvers = DEFAULT,
 
 def _first_part(symbol: str) -> str:
     parts = unsymbols.split_joint(symbol)
-    if not parts:
+    if not parts or unsymbols.parse(parts[0]) is None:
         raise ValueError(f"{symbol!r} is not a document symbol")
     return unsymbols.normalise(parts[0])
 

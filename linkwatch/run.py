@@ -11,12 +11,14 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import __version__
 from .blobs import BlobStore
@@ -25,11 +27,15 @@ from .fetch import FetchConfig, Fetcher
 from .index import Index, SchemaTooNew
 from .inspect import Inspector
 from .manifest import Document, load_all
+from .resolve import DEFAULT as DEFAULT_RESOLVERS
+from .resolve import Resolvers
 from .observation import Observation
 from .plan import Task, plan
 from .record import Recorder
 from .report import DocumentResult, Report
+from .shard import select as select_shard
 from .warc import WarcLog, open_run_warc
+from .wayback import DEFAULT_CDX_URL, SUGGEST_FOR, Memento, Wayback, open_wayback
 from .webpage import inspect_page
 
 
@@ -53,11 +59,30 @@ class Options:
     inspect_timeout: float = 60.0
     inspect_memory_mb: int = 1024
     progress: bool = True
+    # The transient rule: an `unreachable` (or 5xx) document that was ok before is a warning until it
+    # fails this many runs in a row (compare.judge); 1 makes every failure an error at once.
+    transient: int = 2
+    shard: tuple[int, int] | None = None  # (K, N): only the documents of shard K of N (linkwatch.shard)
+    # Base URLs for symbol-only entries and mirrors = "auto" (the real UN services by default).
+    resolvers: Resolvers = DEFAULT_RESOLVERS
+    # --suggest: for broken, unreachable and wrong-document documents, ask a web archive's CDX API
+    # for a capture (linkwatch.wayback); the manifest's [defaults] suggest = true does it per manifest.
+    suggest: bool = False
+    cdx_url: str = DEFAULT_CDX_URL
+    replay_url: str | None = None  # where captures are replayed; default derived from cdx_url
+    min_rate: float = 1024.0  # bytes/s a body must keep arriving at (over windows of `timeout` s)
+    ca_bundle: str | None = None  # PEM file of CAs to trust instead of the default bundle
+    # Per-host request headers ({"documents.un.org": {"Authorization": "..."}}): merged with the
+    # manifests' [hosts."…"] tables; sent only to that host, recorded redacted.
+    host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    secret_values: frozenset[str] = frozenset()  # values never recorded (from env: references)
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(timeout=self.timeout, retries=self.retries, backoff=self.backoff,
                            retry_after_cap=self.retry_after_cap, max_size=self.max_size,
-                           per_host=self.per_host, min_interval=self.min_interval)
+                           per_host=self.per_host, min_interval=self.min_interval, min_rate=self.min_rate,
+                           ca_bundle=self.ca_bundle, host_headers=self.host_headers,
+                           secret_values=self.secret_values)
 
 
 @dataclass
@@ -68,6 +93,7 @@ class Outcome:
     observation: Observation
     findings: list[Finding]
     stored: bool = False
+    memento: Memento | None = None  # a web archive capture (--suggest)
 
 
 def now() -> str:
@@ -102,8 +128,11 @@ def open_archive(root: Path) -> Archive:
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
     """Run ``check`` (facts only) or ``archive`` (facts and bytes) over manifests."""
-    manifests = load_all(manifest_paths)  # raises ManifestError before anything is touched
+    manifests = load_all(manifest_paths, options.resolvers)  # raises ManifestError before anything is touched
     documents = [d for m in manifests for d in m.documents]
+    if options.shard is not None:
+        documents = select_shard(documents, *options.shard)
+    options = _with_hosts(options, manifests)
     keep_bytes = command == "archive"
     archive = Archive(options.archive)
     started = now()
@@ -111,24 +140,99 @@ def execute(manifest_paths: list[str], options: Options, command: str = "check")
         index = archive.index
         run_id = index.start_run(command, started, __version__, [m.path for m in manifests])
         index.upsert_documents(documents, started)
-        tasks = plan(documents, index, keep_bytes, archive.blobs.has)
+        tasks = plan(documents, index, keep_bytes, archive.blobs.has, lambda d: options.suggest or d.suggest,
+                     transient=options.transient)
         # Each run downloads into its own folder: two runs on one archive never touch each other's
         # partial files, and whatever a killed run leaves there is never trusted.
-        run_tmp = Path(tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=archive.tmp))
+        run_tmp, run_lock = _run_tmp(archive.tmp, run_id)
         try:
             with _warc_log(archive, keep_bytes, started, run_id) as warc:
                 recorder = Recorder(index, archive.blobs, warc, started)
                 results = _observe_all(tasks, options, archive, recorder, run_tmp, keep_bytes, run_id)
         finally:
             shutil.rmtree(run_tmp, ignore_errors=True)
+            os.close(run_lock)
         report = Report(run_id=run_id, command=command, started_at=started, finished_at=now(),
-                        tool_version=__version__, manifests=[m.path for m in manifests], documents=results)
+                        tool_version=__version__, manifests=[m.path for m in manifests], documents=results,
+                        archive=str(options.archive))
         index.finish_run(run_id, report.finished_at, report.exit_code("error"))
         return report
     except sqlite3.Error as exc:
-        raise RunFailed(f"index {archive.index.path}: {exc}") from None
+        raise RunFailed(f"index {archive.index.path}: {exc}. Nothing stored before this was changed; "
+                        "free space or fix permissions and run again.") from None
+    except OSError as exc:  # disk full, read-only or quota while keeping bytes (fetch.StorageError too)
+        raise RunFailed(f"archive {archive.root}: {exc.strerror or exc}"
+                        f"{': ' + str(exc.filename) if exc.filename else ''}. Nothing stored before this "
+                        "was changed; free space or fix permissions and run again.") from None
     finally:
         archive.close()
+
+
+def _with_hosts(options: Options, manifests: list) -> Options:
+    """Options with the manifests' [hosts."…"] headers merged in (one value per host and header)."""
+    from dataclasses import replace
+
+    from .manifest import ManifestError
+
+    merged = {h: dict(v) for h, v in options.host_headers.items()}
+    secrets = set(options.secret_values)
+    for m in manifests:
+        for host in m.hosts:
+            have = merged.setdefault(host.name, {})
+            for name, value in host.headers:
+                if have.get(name, value) != value:
+                    raise ManifestError(m.path, host.line, f"hosts.{host.name}.headers.{name}",
+                                        "set to a different value in another manifest of this run")
+                have[name] = value
+            secrets |= host.secrets
+    if not merged and not secrets:
+        return options
+    return replace(options, host_headers=merged, secret_values=frozenset(secrets))
+
+
+def _run_tmp(tmp: Path, run_id: int) -> tuple[Path, int]:
+    """This run's download folder and the fd locking it; stale folders of dead runs are swept first.
+
+    A run killed by SIGKILL cannot clean up: its folder stays, holding partial downloads that are
+    never trusted (nothing reads another run's folder). Each live run holds an exclusive ``flock`` on
+    its folder's ``.lock``, released by the kernel when the process dies however it dies, so the next
+    run can tell a dead run's folder from a live one's (two runs may share an archive) and remove it.
+    """
+    import fcntl
+
+    for stale in tmp.glob("run-*"):
+        lock_path = stale / ".lock"
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except FileNotFoundError:  # killed before it locked: only a folder that is not brand new
+            if _age(stale) > 60:
+                shutil.rmtree(stale, ignore_errors=True)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live run holds it
+        else:
+            shutil.rmtree(stale, ignore_errors=True)
+        finally:
+            os.close(fd)
+    folder = Path(tempfile.mkdtemp(prefix=f"run-{run_id}-", dir=tmp))
+    # Locked under a temporary name, then renamed: nobody can open ".lock" before it is held.
+    fd = os.open(folder / ".lock.new", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # held until the caller closes fd (or the process dies)
+    os.replace(folder / ".lock.new", folder / ".lock")
+    return folder, fd
+
+
+def _age(path: Path) -> float:
+    import time
+
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @contextmanager
@@ -147,16 +251,23 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
     results: dict[int, DocumentResult] = {}
     order = {id(t): i for i, t in enumerate(tasks)}
     workers = max(1, min(options.concurrency, os.cpu_count() or 1))
+    suggesting = options.suggest or any(t.document.suggest for t in tasks)
     with Fetcher(options.fetch_config()) as fetcher, \
+            open_wayback(suggesting, options.fetch_config(), tmp, options.cdx_url, options.replay_url) as wayback, \
             Inspector(workers=workers, timeout=options.inspect_timeout, memory_mb=options.inspect_memory_mb) as inspector, \
             _Progress(options.progress, len(tasks)) as advance:
-        observer = _Observer(fetcher, inspector, archive, tmp, keep_bytes)
-        for outcome in _bounded_map(observer.observe, tasks, options.concurrency):
+        observer = _Observer(fetcher, inspector, archive, tmp, keep_bytes, wayback, options.suggest)
+        observer.transient = options.transient
+        for outcome in _bounded_map(advance.watch(observer.observe), tasks, options.concurrency):
             outcome.observation.run_id = run_id
             recorder.record(outcome.observation, outcome.findings, outcome.stored)
-            results[order[id(outcome.task)]] = to_result(outcome.task.document, outcome.observation,
-                                                          outcome.findings, outcome.task.previous, archive.index)
-            advance(outcome.task.document.id)
+            result = to_result(outcome.task.document, outcome.observation, outcome.findings, outcome.task.previous,
+                               archive.index)
+            if outcome.memento is not None:
+                m = outcome.memento
+                result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
+            results[order[id(outcome.task)]] = result
+            advance(outcome.task.document.id, outcome.observation)
     return [results[i] for i in sorted(results)]
 
 
@@ -180,11 +291,27 @@ def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[Ou
 class _Observer:
     """Observes one document: fetch (primary URL, then mirrors), inspect, judge, keep bytes."""
 
-    def __init__(self, fetcher: Fetcher, inspector: Inspector, archive: Archive, tmp: Path, keep_bytes: bool) -> None:
+    transient: int = 1  # the run's Options.transient (compare.judge); set by _observe_all
+
+    def __init__(self, fetcher: Fetcher, inspector: Inspector, archive: Archive, tmp: Path, keep_bytes: bool,
+                 wayback: Wayback | None = None, suggest: bool = False) -> None:
         self.fetcher, self.inspector, self.archive = fetcher, inspector, archive
         self.tmp, self.keep_bytes = tmp, keep_bytes
+        self.wayback, self.suggest = wayback, suggest
 
     def observe(self, task: Task) -> Outcome:
+        outcome = self._observe_urls(task)
+        if self.wayback is not None and (self.suggest or task.document.suggest) \
+                and outcome.observation.status in SUGGEST_FOR:
+            # In this worker thread, after judging: a slow web archive never holds up the recorder.
+            kept = task.archived_sha256
+            blob = self.archive.blobs.path_for(kept) if kept and self.archive.blobs.has(kept) else None
+            lookup = self.wayback.lookup(task.document.url, task.last_good_at, blob)
+            outcome.findings.append(lookup.finding())
+            outcome.memento = lookup.memento
+        return outcome
+
+    def _observe_urls(self, task: Task) -> Outcome:
         doc = task.document
         first: Outcome | None = None
         for url in doc.urls:
@@ -212,7 +339,7 @@ class _Observer:
                 obs.archived = cached.archived
             elif fetched.body_path is not None:
                 obs.inspection = self._inspect(doc, obs, fetched.body_path)
-            obs.status, findings = judge(doc, obs, task.previous)
+            obs.status, findings = judge(doc, obs, task.previous, streak=task.streak, transient=self.transient)
             if self.keep_bytes and fetched.body_path is not None and obs.sha256:
                 self.archive.blobs.put(fetched.body_path, obs.sha256)
                 obs.archived = stored = True
@@ -248,28 +375,94 @@ def to_result(doc: Document, obs: Observation, findings: list[Finding],
 
 
 class _Progress:
-    """A rich progress bar on stderr, only when stderr is a terminal (CI logs stay clean)."""
+    """Live progress on stderr: documents done, bytes downloaded, the hosts being asked right now.
+
+    Only when stderr is a terminal and not switched off (``--no-progress``, ``--quiet``): CI logs
+    and pipes stay clean. ``rich`` honours ``NO_COLOR`` and ``TERM=dumb`` itself. Used as::
+
+        with _Progress(enabled, total) as progress:
+            for outcome in _bounded_map(progress.watch(observe), tasks, n):   # hosts in flight
+                progress(doc_id, observation)                                  # one more done
+    """
 
     def __init__(self, enabled: bool, total: int) -> None:
         self.enabled = enabled and sys.stderr.isatty() and total > 0
         self.total = total
+        self.done = 0
+        self.bytes = 0
+        self.hosts: dict[str, int] = {}  # host → documents in flight there
+        self._lock = threading.Lock()
 
-    def __enter__(self):  # -> Callable[[str], None]
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("[bold]checking"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.fields[size]}"),
+                                TextColumn("[dim]{task.fields[hosts]}"),
+                                console=Console(stderr=True, highlight=False), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("", total=self.total, size="", hosts="")
+        return self
+
+    def watch(self, fn: Callable[[Task], Outcome]) -> Callable[[Task], Outcome]:
+        """`fn` wrapped so that the host of its task's URL counts as busy while it runs."""
+        def watched(task: Task) -> Outcome:
+            host = urlsplit(task.document.url).hostname or "?"
+            self._hosts(host, +1)
+            try:
+                return fn(task)
+            finally:
+                self._hosts(host, -1)
+        return watched
+
+    def __call__(self, doc_id: str, observation: Observation | None = None) -> None:
+        """One more document done; its body's bytes count as downloaded (none for a 304)."""
+        with self._lock:
+            self.done += 1
+            if observation is not None and not observation.not_modified:
+                self.bytes += observation.size or 0
+        self._refresh(advance=1)
+
+    def _hosts(self, host: str, delta: int) -> None:
+        with self._lock:
+            self.hosts[host] = self.hosts.get(host, 0) + delta
+            if self.hosts[host] <= 0:
+                del self.hosts[host]
+        self._refresh()
+
+    def describe(self) -> tuple[str, str]:
+        """("3.2 MB", "documents.un.org ×2, unctad.org") as shown next to the bar."""
+        with self._lock:
+            busy = sorted(self.hosts.items(), key=lambda kv: (-kv[1], kv[0]))
+            size = human_size(self.bytes) if self.bytes else ""
+        shown = ", ".join(f"{h} ×{n}" if n > 1 else h for h, n in busy[:3])
+        if len(busy) > 3:
+            shown += f" +{len(busy) - 3}"
+        return size, shown
+
+    def _refresh(self, advance: int = 0) -> None:
         if not self.enabled:
-            return lambda _doc_id: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("[bold]checking"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), TextColumn("{task.description}"),
-                            console=Console(stderr=True), transient=True)
-        self.bar.start()
-        task = self.bar.add_task("", total=self.total)
-        return lambda doc_id: self.bar.update(task, advance=1, description=doc_id[:30])
+            return
+        size, hosts = self.describe()
+        self.bar.update(self.task, advance=advance, size=size, hosts=hosts[:60])
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
             self.bar.stop()
+
+
+def human_size(size: int | None) -> str:
+    """Bytes for people: ``512 B``, ``403.9 KB``, ``1.2 MB`` (powers of 1024)."""
+    if size is None:
+        return "—"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
 
 
 def _probe_writable(folder: Path) -> None:

@@ -52,7 +52,8 @@ def status(index: Index, documents: list[Document] | None = None, manifests: lis
         results.append(to_result(doc, latest, index.findings(latest.id or 0), previous, index))
     stamp = now()
     return Report(run_id=None, command="status", started_at=stamp, finished_at=stamp, tool_version=__version__,
-                  manifests=manifests or sorted({d.manifest for d in docs}), documents=results)
+                  manifests=manifests or sorted({d.manifest for d in docs}), documents=results,
+                  archive=str(index.path.parent))
 
 
 def history(index: Index, ref: str) -> tuple[Document, list[Entry]]:

@@ -30,7 +30,7 @@ from warcio.warcwriter import WARCWriter
 from . import __version__
 from .blobs import BlobStore
 from .compare import Finding
-from .fetch import Hop
+from .fetch import Hop, request_url
 from .index import Index
 from .manifest import Document
 from .observation import Observation
@@ -110,7 +110,7 @@ class WarcLog:
 
     # -- records ---------------------------------------------------------------------------------
     def _request(self, url: str, obs: Observation) -> str:
-        parts = urlsplit(url)
+        parts = urlsplit(_wire(url))  # as sent: IDNA host, percent-encoded path (never raw UTF-8)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = [("Host", parts.netloc), *obs.request_headers.items()]
         http = StatusAndHeaders(f"GET {target} HTTP/1.1", headers, is_http_request=True)
@@ -161,11 +161,19 @@ class WarcLog:
     def _write(self, url: str, kind: str, payload: IO[bytes], obs: Observation, extra: dict[str, str], *,
                http: StatusAndHeaders | None = None, content_type: str = "", length: int | None = None) -> str:
         headers = {"WARC-Date": warc_date(obs.observed_at), **extra}
-        record = self.writer.create_warc_record(url, kind, payload=payload, length=length,
+        record = self.writer.create_warc_record(_wire(url), kind, payload=payload, length=length,
                                                 warc_content_type=content_type,
                                                 warc_headers_dict=_ip(obs, headers), http_headers=http)
         self.writer.write_record(record)
         return record.rec_headers.get_header("WARC-Record-ID")
+
+
+def _wire(url: str) -> str:
+    """The URL as it went on the wire (WARC-Target-URI and request lines must be ASCII)."""
+    try:
+        return request_url(url)
+    except ValueError:
+        return url
 
 
 @contextmanager

@@ -32,9 +32,15 @@ A *handler* is any callable taking an :class:`Exchange`; the classes below are r
 :class:`Reset`         some body bytes, then a TCP reset
 :class:`GzipBomb`      a tiny gzip body that inflates to a huge one
 ``challenge()``        AWS-WAF style bot challenge: 202 + ``x-amzn-waf-action: challenge``
+``cf_challenge()``     Cloudflare style bot challenge: 403 + ``cf-mitigated: challenge``
 ``too_many(s)``        429 with ``Retry-After: s``
 ``soft_404()``         200 text/html "page not found"
+:class:`HugeHeader`    a header line longer than any client accepts (``LineTooLong``)
+:class:`Raw`           arbitrary status, reason phrase and header bytes (hostile text)
 =====================  ==============================================================
+
+``LocalServer(tls=tls_context(tmp))`` serves HTTPS with a certificate from a CA made for the
+test (:func:`tls_context` writes the CA's PEM file for the client to trust).
 
 Counters are keyed by the request path *as received* (still percent-encoded, without the query):
 ``server.hits(path)``, ``server.body_bytes(path)``, ``server.max_in_flight(path)``; with no path
@@ -53,6 +59,7 @@ import email.utils
 import hashlib
 import mimetypes
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -381,7 +388,9 @@ class Reset:
 class GzipBomb:
     """A gzip-encoded body (``Content-Encoding: gzip``) that inflates to ``size`` zero bytes.
 
-    64 MiB of zeros compress to about 64 KiB; the payload is built once per instance.
+    A valid gzip member built without compressing ``size`` bytes: after a full flush the deflate
+    state is reset, so every MiB of zeros compresses to the same ~1 kB piece, which is repeated;
+    the CRC-32 is computed over the zeros chunk by chunk (fast). 1 GiB → ~1 MB, in ~0.2 s.
     """
 
     def __init__(self, size: int, content_type: str = "application/pdf") -> None:
@@ -392,18 +401,62 @@ class GzipBomb:
     @property
     def payload(self) -> bytes:
         if self._payload is None:
-            comp = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip container
-            block = bytes(1 << 20)
-            parts, left = [], self.size
-            while left > 0:
-                parts.append(comp.compress(block[: min(left, len(block))]))
-                left -= len(block)
-            parts.append(comp.flush())
-            self._payload = b"".join(parts)
+            mib = 1 << 20
+            block = bytes(mib)
+            comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+            piece = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+            whole, rest = divmod(self.size, mib)
+            tail = zlib.compressobj(9, zlib.DEFLATED, -15)
+            last = tail.compress(bytes(rest)) + tail.flush()  # ends with the final block
+            crc = 0
+            for _ in range(whole):
+                crc = zlib.crc32(block, crc)
+            crc = zlib.crc32(bytes(rest), crc)
+            header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, no mtime
+            trailer = struct.pack("<II", crc, self.size & 0xFFFFFFFF)
+            self._payload = header + piece * whole + last + trailer
         return self._payload
 
     def __call__(self, ex: Exchange) -> None:
         ex.send(200, self.payload, content_type=self.content_type, headers={"Content-Encoding": "gzip"})
+
+
+@dataclass
+class HugeHeader:
+    """A 200 whose ``X-Huge`` header line is ``size`` bytes (clients cap lines at 64 KiB)."""
+
+    size: int = 200_000
+    body: bytes = b"%PDF-1.4\n"
+
+    def __call__(self, ex: Exchange) -> None:
+        ex.send_head(200, {"Content-Type": "application/pdf", "X-Huge": "a" * self.size,
+                           "Content-Length": str(len(self.body))})
+        ex.write(self.body)
+
+
+@dataclass
+class Raw:
+    """A response written byte for byte: any status, reason phrase and header values (latin-1),
+    for hostile text that a well-behaved server could not send."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes = b""
+
+    def __call__(self, ex: Exchange) -> None:
+        ex.server._answered(ex)
+        head = f"HTTP/1.1 {self.status} {self.reason}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in self.headers)
+        head += f"Content-Length: {len(self.body)}\r\n\r\n"
+        ex._http.wfile.write(head.encode("latin-1"))
+        ex.write(self.body)
+
+
+def cf_challenge() -> Status:
+    """A Cloudflare managed challenge: 403 with ``cf-mitigated: challenge``."""
+    return Status(403, b"<html><title>Just a moment...</title></html>", content_type="text/html; charset=UTF-8",
+                  headers={"cf-mitigated": "challenge"})
 
 
 def challenge(status: int = 202) -> Status:
@@ -480,7 +533,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class LocalServer:
     """A threaded HTTP/1.1 server on 127.0.0.1 with programmable routes and counters."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None) -> None:
         self._routes: dict[str, Handler] = {}
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
@@ -494,6 +547,12 @@ class LocalServer:
         self.stopping = threading.Event()
         self._httpd = _HTTPServer((host, port), _RequestHandler)
         self._httpd.owner = self
+        self.scheme = "http"
+        if tls is not None:
+            # The handshake happens in the handler thread (first read), never in the accept loop.
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -532,7 +591,7 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str = "/") -> str:
         """Absolute URL of ``path`` on this server."""
@@ -631,3 +690,56 @@ class LocalServer:
             http.close_connection = True  # the client hung up (e.g. it stopped at its size cap)
         finally:
             self._answered(ex)
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS for HTTPS tests
+# ---------------------------------------------------------------------------------------------
+
+
+def tls_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for 127.0.0.1/localhost, signed by a CA made now.
+
+    Returns the context and the CA's PEM file (what the client must trust: ``ca_bundle``).
+    Uses the ``cryptography`` package (a dependency of the TLS stack on most systems).
+    """
+    from datetime import timedelta
+    from ipaddress import ip_address
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "linkwatch test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+          .not_valid_after(now + timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    folder.mkdir(parents=True, exist_ok=True)
+    ca_pem = folder / "test-ca.pem"
+    ca_pem.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain = folder / "server.pem"
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain)
+    return context, ca_pem

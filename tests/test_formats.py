@@ -326,8 +326,8 @@ def test_every_format_renders_and_ends_with_newline(report: Report, fmt: str) ->
 
 
 def test_unknown_format(report: Report) -> None:
-    with pytest.raises(ValueError, match="html"):
-        render(report, "html")
+    with pytest.raises(ValueError, match="yaml"):
+        render(report, "yaml")
 
 
 def test_clean_removes_escapes_controls_and_bidi() -> None:

@@ -185,3 +185,98 @@ def test_memory_limit(tmp_path: Path) -> None:
 def test_inspect_files() -> None:
     [(name, got)] = inspect_files([PDFS / "TD_B_43_6.en.pdf"])
     assert name.endswith("TD_B_43_6.en.pdf") and got.symbols == ["TD/B/43/6"]
+
+
+# --------------------------------------------------------------------------- synthetic page 1s, six languages
+# No real French, Arabic or Chinese fixture exists: these page-1 texts imitate what pypdf extracts
+# from the UN template (masthead line, distribution block, indented title and subtitle).
+
+WSIS_TITLES = {
+    "fr": "Progrès accomplis dans la mise en œuvre et le suivi des textes issus du Sommet mondial sur la "
+          "société de l’information aux niveaux régional et international",
+    "es": "Progresos realizados en la aplicación y el seguimiento de los resultados de la Cumbre Mundial sobre "
+          "la Sociedad de la Información en los planos regional e internacional",
+    "ru": "Прогресс в осуществлении и реализации решений Всемирной встречи на высшем уровне по вопросам "
+          "информационного общества на региональном и международном уровнях",
+    "ar": "التقدم المحرز في تنفيذ ومتابعة نتائج القمة العالمية لمجتمع المعلومات على الصعيدين الإقليمي والدولي",
+    "zh": "在区域和国际两级执行和落实信息社会世界峰会成果的进展情况",
+}
+MASTHEADS = {"fr": "Nations Unies", "es": "Naciones Unidas", "ru": "Организация Объединенных Наций",
+             "ar": "الأمم المتحدة", "zh": "联合国"}
+SUBTITLES = {"fr": "Rapport du Secrétaire général", "es": "Informe del Secretario General",
+             "ru": "Доклад Генерального секретаря", "ar": "تقرير الأمين العام", "zh": "秘书长的报告"}
+BODIES = {
+    "fr": "Le présent rapport a été établi pour la Commission de la science et de la technique au service du "
+          "développement et décrit les progrès accomplis dans la mise en œuvre des textes issus du Sommet.",
+    "es": "El presente informe se ha preparado para la Comisión de Ciencia y Tecnología para el Desarrollo y "
+          "describe los progresos realizados en la aplicación de los resultados de la Cumbre.",
+    "ru": "Настоящий доклад подготовлен для Комиссии по науке и технике в целях развития.",
+    "ar": "أعد هذا التقرير للجنة تسخير العلم والتكنولوجيا لأغراض التنمية ويصف التقدم المحرز.",
+    "zh": "本报告是为科学和技术促进发展委员会编写的，介绍了执行峰会成果的进展情况。",
+}
+
+
+def _page1(lang: str, symbol_text: str = "A/79/62–E/2024/3", rtl: bool = False, subtitle: str | None = None,
+           title_unindented_subtitle: bool = False) -> str:
+    masthead = f"{symbol_text} {MASTHEADS[lang]}" if rtl else f"{MASTHEADS[lang]} {symbol_text}"
+    sub = subtitle or SUBTITLES[lang]
+    return "\n".join([
+        masthead, "Distr.: General", "12 February 2024", "", "Original: English", "",
+        f"  {WSIS_TITLES[lang]}", sub if title_unindented_subtitle else f"  {sub}", "", BODIES[lang],
+    ])
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "ru", "ar", "zh"])
+def test_mastheads_in_every_official_language(lang: str) -> None:
+    ins = parse_page1(_page1(lang))
+    assert ins.symbols == ["A/79/62", "E/2024/3"]
+    assert ins.symbol_source == "masthead"
+    assert ins.lang == lang
+    assert ins.title == WSIS_TITLES[lang]
+
+
+@pytest.mark.parametrize("lang", ["ar", "zh", "ru"])
+def test_subtitle_is_not_swept_into_the_title(lang: str) -> None:
+    assert parse_page1(_page1(lang, title_unindented_subtitle=True)).title == WSIS_TITLES[lang]
+
+
+def test_arabic_masthead_extracted_right_to_left() -> None:
+    ins = parse_page1(_page1("ar", rtl=True))
+    assert ins.symbols == ["A/79/62", "E/2024/3"] and ins.lang == "ar"
+
+
+def test_french_reissue_and_asterisks() -> None:
+    page = _page1("fr", "A/79/62*–E/2024/3*") + "\n* Nouveau tirage pour raisons techniques (4 mars 2024)."
+    ins = parse_page1(page)
+    assert ins.symbols == ["A/79/62", "E/2024/3"] and ins.reissued
+
+
+@pytest.mark.parametrize(("lang", "word"), [("en", "Corrigendum"), ("fr", "Rectificatif"), ("es", "Corrección"),
+                                            ("ru", "Исправление"), ("ar", "تصويب"), ("zh", "更正")])
+def test_corrigenda(lang: str, word: str) -> None:
+    masthead = "United Nations" if lang == "en" else MASTHEADS[lang]
+    title = "Progress made in the implementation" if lang == "en" else WSIS_TITLES[lang]
+    page = "\n".join([f"{masthead} A/79/62/Corr.1–E/2024/3/Corr.1", "Distr.: General", "",
+                      f"  {title}", f"  {word}", "", "1. Paragraph 3, line 2"])
+    ins = parse_page1(page)
+    assert ins.symbols == ["A/79/62/Corr.1", "E/2024/3/Corr.1"]
+    assert ins.title == title
+
+
+@pytest.mark.parametrize(("lang", "word"), [("fr", "Additif"), ("zh", "增编"), ("ar", "إضافة")])
+def test_addenda(lang: str, word: str) -> None:
+    page = "\n".join([f"{MASTHEADS[lang]} E/2025/15/Add.1/Rev.1", "Distr.: General", "",
+                      f"  {word}", f"  {WSIS_TITLES[lang]}", "", BODIES[lang]])
+    ins = parse_page1(page)
+    assert ins.symbols == ["E/2025/15/Add.1/Rev.1"]
+    assert ins.title == WSIS_TITLES[lang]  # the "Addendum" heading is skipped
+    assert ins.lang == lang
+
+
+def test_script_detection() -> None:
+    assert detect_language("الأمم المتحدة A/79/62 الجمعية العامة") == "ar"
+    assert detect_language("联合国 A/79/62 大会 经济及社会理事会") == "zh"
+    # the Latin distribution block of a Chinese page 1 does not outweigh its Han text
+    assert detect_language("联合国 A/79/62–E/2024/3\n大会\n经济及社会理事会\nDistr.: General\n12 February 2024\n"
+                           "Chinese\nOriginal: English\n在区域和国际两级执行和落实信息社会世界峰会成果的进展情况") == "zh"
+    assert detect_language("Nations Unies A/79/62 Assemblée générale Distr. générale, le rapport et les") == "fr"

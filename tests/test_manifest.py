@@ -59,7 +59,7 @@ def test_shipped_manifest_is_valid_and_covers_both_concept_notes() -> None:
 @pytest.mark.parametrize("text, line, field, words", [
     ('[[document]]\nurl = "https://x.org/a.pdf"\nsymbl = "A/1"\n', 3, "document.symbl", "did you mean 'symbol'"),
     ('[[document]]\nurl = "https://x.org/a.pdf"\ntitle = 3\n', 3, "document.title", "must be a string"),
-    ('[[document]]\nsymbol = "A/79/62"\n', 1, "document.url", "missing"),
+    ('[[document]]\ntitle = "A report"\n', 1, "document.url", "missing"),  # a symbol alone would resolve one
     ('[[document]]\nid = "x"\nurl = "https://x.org/a"\n\n[[document]]\nid = "x"\nurl = "https://x.org/b"\n',
      5, "id", "duplicate id 'x' (first at line 1)"),
     ('[[document]]\nurl = "ftp://x.org/a.pdf"\n', 2, "document.url", "not an http(s) URL"),

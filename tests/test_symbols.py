@@ -134,6 +134,7 @@ def test_found_in_text_as_written(symbol: str) -> None:
 
 from dataclasses import replace  # noqa: E402
 
+from linkwatch.symbols import SERIES_TYPES as SERIES  # noqa: E402
 from linkwatch.symbols import (  # noqa: E402
     Symbol, find_symbol_groups, is_successor, parse, parse_joint, render,
 )
@@ -245,9 +246,6 @@ def canonical_symbols(draw: st.DrawFn) -> Symbol:
                 "numbered": draw(st.sampled_from(["L", "PV", "CRP", "R", "SR"]))}[kind]
     return Symbol(draw(st.sampled_from(["A", "S", "E", "ST", "TD", "UNCTAD"])), tuple(draw(_BODIES)), doc_type,
                   session, str(draw(st.integers(1, 9999))), tuple(draw(_MODS)), draw(_PART), draw(st.booleans()))
-
-
-from linkwatch.symbols import SERIES_TYPES as SERIES  # noqa: E402
 
 
 @given(canonical_symbols())

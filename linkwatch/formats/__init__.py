@@ -6,11 +6,13 @@ Each format lives in its own module exposing ``render(report, *, color, width, f
 """
 from __future__ import annotations
 
+import inspect
+import os
 from importlib import import_module
 
 from ..report import Report
 
-FORMATS = ("table", "json", "markdown", "junit", "github")
+FORMATS = ("table", "json", "markdown", "junit", "github", "html")
 
 
 def render(
@@ -20,16 +22,22 @@ def render(
     color: bool = False,
     width: int | None = None,
     fail_on: str = "error",
+    archive: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
 ) -> str:
     """Render `report` in format `fmt` (one of `FORMATS`).
 
     `color` and `width` only matter to "table" (None: the terminal's width, else 80).
     `fail_on` ("error" | "warning" | "info" | "never") is the `--fail-on` threshold; "junit"
     marks a test case failed when the document has a finding at or above it ("never": none).
-    The result ends with a newline.
+    `archive` (the archive folder) and `output` (the file written, None for stdout) let formats
+    that link to archived copies ("html") compute links relative to the output; formats whose
+    ``render`` does not take them never see them. The result ends with a newline.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     # Imported lazily so `linkwatch --format json` never pays for rich.
     module = import_module(f".{fmt}", __name__)
-    return module.render(report, color=color, width=width, fail_on=fail_on)
+    extra = {k: v for k, v in (("archive", archive), ("output", output))
+             if v is not None and k in inspect.signature(module.render).parameters}
+    return module.render(report, color=color, width=width, fail_on=fail_on, **extra)

@@ -7,7 +7,9 @@ Markdown-escaped so a title can neither break the table nor turn into a link, im
 """
 from __future__ import annotations
 
+import html
 import re
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from ..report import DocumentResult, Report, severity_rank
@@ -58,6 +60,48 @@ def md_link(label: str, url: str | None) -> str:
     return f"[{md(label)}]({safe_url})"
 
 
+def robust_link(label: str, doc: DocumentResult, archive: str | None) -> str | None:
+    """``label`` (already Markdown) as a Robust Link to the document, or None when no version of it
+    is known: ``<a href=ORIGINAL data-originalurl=ORIGINAL data-versionurl=… data-versiondate=…>``.
+
+    The version is the web archive capture found by ``--suggest`` if any, else the copy kept in the
+    archive folder (``archive`` as given + ``archived_path``). Every attribute value is
+    percent-encoded where a URL allows it and HTML-escaped, so it can neither end the attribute nor
+    split a table cell.
+    """
+    original = clean(doc.url)
+    if not re.match(r"(?i)https?://", original):
+        return None
+    version, when = _version(doc, archive)
+    if version is None:
+        return None
+    attrs = f'href="{_attr_url(original)}" data-originalurl="{_attr_url(original)}" data-versionurl="{version}"'
+    if when:
+        attrs += f' data-versiondate="{when}"'
+    return f"<a {attrs}>{label}</a>"
+
+
+def _version(doc: DocumentResult, archive: str | None) -> tuple[str | None, str | None]:
+    """(escaped version URL, YYYY-MM-DD or None): the memento, else the local archived copy."""
+    memento = clean(doc.memento_url)
+    if re.match(r"(?i)https?://", memento):
+        return _attr_url(memento), _day(doc.memento_at)
+    if doc.archived_path and archive:
+        local = PurePosixPath(clean(archive).replace("\\", "/")) / clean(doc.archived_path)
+        return html.escape(quote(str(local), safe="/:._-~"), quote=True), _day(doc.archived_at)
+    return None, None
+
+
+def _attr_url(url: str) -> str:
+    safe_url = quote(url, safe="/:?#[]@!$&'*+,;=%~-._").replace("|", "%7C")
+    return html.escape(safe_url, quote=True)
+
+
+def _day(stamp: str | None) -> str | None:
+    m = re.match(r"(\d{4}-\d{2}-\d{2})", stamp or "")
+    return m.group(1) if m else None
+
+
 def render(report: Report, *, color: bool = False, width: int | None = None,
            fail_on: str = "error") -> str:
     """The Markdown page, ending with a newline."""
@@ -92,18 +136,21 @@ def _table(report: Report) -> list[str]:
         "| Status | Document | Symbol | Title | HTTP | Drift |",
         "| :-- | :-- | :-- | :-- | --: | :-- |",
     ]
-    rows += [_row(doc) for doc in report.documents]
+    rows += [_row(doc, report.archive) for doc in report.documents]
     return rows
 
 
-def _row(doc: DocumentResult) -> str:
-    """A table row; the cited symbol/title are shown in italics when nothing was read."""
+def _row(doc: DocumentResult, archive: str | None = None) -> str:
+    """A table row; the cited symbol/title are shown in italics when nothing was read. The id is a
+    Robust Link to the document when a version of it is known (a capture or an archived copy)."""
     status = f"{STATUS_EMOJI.get(doc.status, '❔')} {md(doc.status)}"
     symbol = md(doc.found_symbol) if doc.found_symbol else _expected(doc.expected_symbol)
     title = md(doc.title) if doc.title else _expected(doc.expected_title)
     http = str(doc.http_status) if doc.http_status is not None else "—"
     drift = ", ".join(md(k) for k in doc.drift)
-    return f"| {status} | {md_code(doc.id, cell=True)} | {symbol} | {title} | {http} | {drift} |"
+    ident = md_code(doc.id, cell=True)
+    ident = robust_link(ident, doc, archive) or ident
+    return f"| {status} | {ident} | {symbol} | {title} | {http} | {drift} |"
 
 
 def _expected(text: str | None) -> str:
@@ -120,7 +167,8 @@ def _findings(report: Report) -> list[str]:
         if not findings:
             continue
         where = f"{md_code(doc.manifest)} line {doc.line}"
-        lines.append(f"- {md_code(doc.id)} — {md_link(doc.symbol or doc.url, doc.url)} ({where})")
+        link = robust_link(md(doc.symbol or doc.url), doc, report.archive) or md_link(doc.symbol or doc.url, doc.url)
+        lines.append(f"- {md_code(doc.id)} — {link} ({where})")
         if doc.final_url and doc.final_url != doc.url:
             lines.append(f"  - final URL: {md_link(doc.final_url, doc.final_url)}")
         for f in findings:
