@@ -13,6 +13,7 @@ from httpserver import Content, Exchange, Hang, LocalServer, Status
 
 import linkwatch
 from linkwatch.cli import main
+from linkwatch.compare import Finding
 from linkwatch.report import Report
 from linkwatch.wayback import CdxError, cdx_timestamp, iso_time, parse_cdx, query_url, replay_base
 
@@ -59,7 +60,7 @@ def write_manifest(tmp_path: Path, url: str, defaults: str = "") -> Path:
     return path
 
 
-def suggestion(report: Report) -> linkwatch.compare.Finding:  # type: ignore[name-defined]
+def suggestion(report: Report) -> Finding:
     found = [f for f in report.documents[0].findings if f.kind == "suggestion"]
     assert len(found) == 1, report.documents[0].findings
     return found[0]
