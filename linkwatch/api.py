@@ -163,6 +163,23 @@ def merge_discovered(found: _discover.Discovery, manifest: str | Path) -> list[_
     return _discover.merge(found, manifest)
 
 
+def merge_reports(reports: str | Path | list[str | Path]) -> Report:
+    """One report from JSON reports (e.g. of ``--shard`` CI jobs); see :mod:`linkwatch.merge`.
+
+    Raises :class:`linkwatch.merge.MergeError` (a ValueError) for an unreadable or newer report.
+    """
+    from .merge import merge_files
+
+    return merge_files(_paths(reports))
+
+
+def lint(manifests: str | Path | list[str | Path]) -> list[Any]:
+    """Every problem in the manifests, without the network: ``[Problem(path, line, field, message)]``."""
+    from .lint import lint as _lint
+
+    return _lint(_paths(manifests))
+
+
 def _paths(value: str | Path | list[str | Path] | None) -> list[str]:
     if value is None:
         return []

@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except ManifestError as exc:
         _error(str(exc))
+        print("linkwatch: " + ("check the path (manifests are TOML files, see docs/manifest.md)" if exc.field == "file"
+                               else "fix that line, then run again; 'linkwatch lint MANIFEST...' lists every "
+                                    "problem without the network"), file=sys.stderr)
         return EXIT_USAGE
     except (UnknownDocument, NoVersions) as exc:
         _error(str(exc.args[0]) if exc.args else str(exc))
@@ -96,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "in a row (default 2; 1: an error at once)")
         p.add_argument("--shard", type=_shard, metavar="K/N",
                        help="only the documents of shard K of N (by a hash of the document id; for CI matrix jobs)")
+        if name == "check":
+            p.add_argument("--availability-only", action="store_true",
+                           help="HTTP only, like a link checker: no body downloaded, nothing inspected; "
+                                "ok means the final response was 2xx")
         p.set_defaults(handler=_run_command(name))
 
     p = sub.add_parser("status", parents=[archive_opt, output], help="latest known state from the index, no network")
@@ -176,6 +183,7 @@ def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
                      min_interval=args.min_interval, timeout=args.timeout, retries=args.retries,
                      max_size=args.max_size, progress=not (args.no_progress or args.quiet), min_rate=args.min_rate,
                      transient=args.transient, shard=args.shard,
+                     availability_only=getattr(args, "availability_only", False),
                      ca_bundle=args.ca_bundle,
                      suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url)
         return _emit(report, args)
@@ -410,7 +418,7 @@ def _what_changed(before: object, entry: Entry) -> str:
             parts.append(f"moved to {o.final_url}")
         old_title = b.inspection.title if b.inspection else None  # type: ignore[attr-defined]
         if old_title and title and old_title != title:
-            parts.append(f"retitled: {title!r}")
+            parts.append(f"retitled: {title[:60] + '…' if len(title) > 60 else title!r}")
         if not parts:
             parts.append("unchanged (304 Not Modified)" if o.not_modified else "unchanged")
     said = " ".join(parts)
@@ -449,7 +457,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
         table.add_row(*(escape(clean(c)) for c in row))
     out = io.StringIO()
     Console(file=out, width=_width(), color_system=None).print(table)
-    return out.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())  # no padding blanks
 
 
 def _human_size(size: int | None) -> str:
@@ -475,8 +483,13 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     path = Path(output)
+    text = text if text.endswith("\n") else text + "\n"
+    if path.exists() and not path.is_file():  # /dev/null, /dev/stdout, a FIFO: write into it, never replace it
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)  # a reader never sees half a report
 
 

@@ -47,19 +47,30 @@ class Finding:
 
 
 def judge(doc: Document, obs: Observation, previous: Observation | None, *,
-          streak: int | None = None, transient: int = 1) -> tuple[str, list[Finding]]:
+          streak: int | None = None, transient: int = 1,
+          availability_only: bool = False) -> tuple[str, list[Finding]]:
     """The status of ``obs`` and every finding about it (status problem first, then drift).
+
+    ``availability_only`` (``check --availability-only``): no body was read, so the status comes
+    from HTTP alone — ``ok`` means the final response (after redirects) was 2xx and not a bot
+    challenge; content statuses (wrong-type, wrong-document, unverified) and content drift
+    (content-changed, retitled, reissued, type-changed) cannot arise.
 
     The transient rule (``--transient N``): ``streak`` is how many transient failures (see
     :func:`is_transient`) came right before this observation *after an ok* (None: no ok before
     them). A transient failure that is not yet the ``transient``-th in a row weighs a warning,
     not an error; with ``transient=1`` (the default here) every failure is an error at once.
     """
-    status, problem = status_of(doc, obs)
+    if availability_only:
+        status, message = _http_status(obs)
+        status = status or "ok"
+        problem = None if status == "ok" else Finding(status, STATUS_SEVERITY[status], message)
+    else:
+        status, problem = status_of(doc, obs)
     if status == "wrong-document":
         problem = superseded(doc, obs, previous) or problem
     findings = [problem] if problem else []
-    if status == "ok":
+    if status == "ok" and not availability_only:
         findings += _title_check(doc, obs)
     findings += _insecure_redirect(obs)
     findings += drift(obs, status, previous)
@@ -120,6 +131,8 @@ def _http_status(obs: Observation) -> tuple[str | None, str]:
     if code is None:
         return "unreachable", obs.error or "no response"
     if code in (401, 403, 429):
+        if code == 429 and obs.error and "Retry-After" in obs.error:  # gave up on a too-long wait
+            return "blocked", f"rate limited: {obs.error}"
         return "blocked", f"HTTP {code}" + (" (rate limited after retries)" if code == 429 else " (access refused)")
     if code >= 400:
         return "broken", f"HTTP {code}"

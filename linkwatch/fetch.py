@@ -370,12 +370,14 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         want_body: bool = True,
+        method: str = "GET",
     ) -> FetchResult:
         """GET ``url``, following redirects and retrying; the body goes to a temp file in ``dest_dir``.
 
         ``etag`` / ``last_modified`` (from the previous observation) make the request conditional;
         a 304 gives ``not_modified=True`` and no body. ``want_body=False`` checks availability
-        only: the body is never read.
+        only: the body is never read. ``method="HEAD"`` (with ``want_body=False``) asks for no body
+        at all, every hop included.
         """
         started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         t0 = time.monotonic()
@@ -393,7 +395,7 @@ class Fetcher:
             return result
 
         outcome, attempts = call_with_retries(
-            lambda: self._attempt(target, Path(dest_dir), headers, want_body), self._policy
+            lambda: self._attempt(target, Path(dest_dir), headers, want_body, method), self._policy
         )
         self._fill(result, outcome, url if not outcome.redirects else None)
         result.attempts = attempts
@@ -433,7 +435,8 @@ class Fetcher:
         self.close()
 
     # -- one attempt: the redirect chain --------------------------------------------------
-    def _attempt(self, url: str, dest_dir: Path, headers: dict[str, str], want_body: bool) -> _Attempt:
+    def _attempt(self, url: str, dest_dir: Path, headers: dict[str, str], want_body: bool,
+                 method: str = "GET") -> _Attempt:
         """One try: request, follow redirects, read the final body. Never raises for the network."""
         out = _Attempt()
         seen = {url}
@@ -443,12 +446,12 @@ class Fetcher:
             with self._limiter.slot(urlsplit(current).hostname or ""):
                 try:
                     resp = self._pool.request(
-                        "GET", current, headers=self._hop_headers(headers, current, left_https),
+                        method, current, headers=self._hop_headers(headers, current, left_https),
                         redirect=False, retries=False, preload_content=False, decode_content=True,
                     )
                 except _NETWORK_ERRORS as exc:
                     kind = _network_error_kind(exc)
-                    message = _network_message(exc, kind, self.config.timeout, "waiting for the response")
+                    message = _network_message(exc, kind, self.config.timeout, "while waiting for the response")
                     return self._failed(out, current, kind, message, retryable=kind != "protocol")
                 location = resp.headers.get("Location")
                 if resp.status not in REDIRECT_STATUSES or not location:
@@ -579,7 +582,7 @@ class Fetcher:
                 chunk = resp.read1(CHUNK_SIZE, decode_content=True)
             except _NETWORK_ERRORS as exc:
                 kind = _network_error_kind(exc)
-                during = f"reading the body after {size} bytes"
+                during = f"while reading the body (after {size} bytes)"
                 raise _BodyError(kind, _network_message(exc, kind, self.config.timeout, during),
                                  kind != "protocol") from None
             if not chunk:
@@ -594,7 +597,9 @@ class Fetcher:
                                      f"{floor:g} bytes/s (after {size} bytes)", True)
                 window_start, window_bytes = now, 0
             if size > cap:
-                raise _BodyError("too-large", f"body exceeds the {cap}-byte limit", False)
+                coding = resp.headers.get("Content-Encoding")
+                what = f"body ({coding}-decoded)" if coding else "body"
+                raise _BodyError("too-large", f"{what} exceeds the {cap}-byte limit", False)
             if len(head) < HEAD_SIZE:
                 head += chunk[: HEAD_SIZE - len(head)]
             sha256.update(chunk)

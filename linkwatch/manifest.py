@@ -6,6 +6,8 @@ A manifest is written by people and read by CI, so every mistake is reported as
 """
 from __future__ import annotations
 
+import bisect
+
 import os
 import re
 import sys
@@ -320,8 +322,12 @@ def _bad_mirror(name: str, line: int) -> str:
 
 def _check_url(url: str, name: str, line: int, field_name: str) -> str:
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:  # "https://[undocs.org/x": an unclosed IPv6 bracket, a bad port
+        raise ManifestError(name, line, field_name, f"{url!r} is not a usable URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ManifestError(name, line, field_name, f"{url!r} is not an http(s) URL")
     return url
 
@@ -371,6 +377,9 @@ class _Lines:
                 self.headers.append((no, m.group(1).strip("\"'"), True))
             elif m := self._HEADER.match(line):
                 self.headers.append((no, m.group(1).strip("\"'"), False))
+        # Computed once: a 10,000-document manifest asks for each document's lines (O(n), not O(n²)).
+        self._starts = [no for no, _, _ in self.headers]
+        self._documents = [no for no, n, arr in self.headers if n == "document" and arr]
 
     def table(self, name: str) -> int | None:
         return next((no for no, n, arr in self.headers if n == name and not arr), None)
@@ -381,14 +390,14 @@ class _Lines:
         return next((no for no, line in enumerate(self.lines, start=1) if pattern.match(line)), None)
 
     def document(self, index: int) -> int:
-        found = [no for no, n, arr in self.headers if n == "document" and arr]
+        found = self._documents
         return found[index] if index < len(found) else (found[-1] if found else 0)
 
     def key(self, header: int | None, key: str) -> int:
         """Line of ``key = …`` in the block starting at ``header`` (None: before any header)."""
         start = header or 0
-        ends = [no for no, _, _ in self.headers if no > start]
-        end = ends[0] if ends else len(self.lines) + 1
+        after = bisect.bisect_right(self._starts, start)
+        end = self._starts[after] if after < len(self._starts) else len(self.lines) + 1
         pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
         for no in range(start + 1, end):
             if pattern.match(self.lines[no - 1]):

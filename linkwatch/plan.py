@@ -41,7 +41,7 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
     """
     tasks = []
     for doc in documents:
-        task = Task(doc, previous=index.latest(doc.id))
+        task = Task(doc, previous=_with_content(index, index.latest(doc.id)))
         if lookback(doc):
             task.last_good_at, task.archived_sha256 = index.last_good(doc.id)
         if transient > 1:
@@ -55,6 +55,16 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
             task.validators[url] = seen
         tasks.append(task)
     return tasks
+
+
+def _with_content(index: Index, previous: Observation | None) -> Observation | None:
+    """``previous``, with the content facts of the last observation that read its URL's body when
+    ``previous`` read none (an ``ok`` of ``check --availability-only``): content drift is judged
+    against the last content seen, not lost behind an HTTP-only run."""
+    if previous is None or previous.status != "ok" or previous.sha256 is not None or previous.inspection:
+        return previous
+    seen = index.latest_for_url(previous.document_id, previous.url)
+    return previous.carry_content(seen) if seen is not None else previous
 
 
 def failure_streak(recent: list[tuple[str, int | None]]) -> int | None:

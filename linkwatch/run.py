@@ -76,6 +76,9 @@ class Options:
     # manifests' [hosts."…"] tables; sent only to that host, recorded redacted.
     host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     secret_values: frozenset[str] = frozenset()  # values never recorded (from env: references)
+    # --availability-only: HTTP only, like a link checker — HEAD (GET when a server refuses HEAD),
+    # no body downloaded, nothing inspected; `ok` then means "the final response is 2xx".
+    availability_only: bool = False
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(timeout=self.timeout, retries=self.retries, backoff=self.backoff,
@@ -258,22 +261,29 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
             _Progress(options.progress, len(tasks)) as advance:
         observer = _Observer(fetcher, inspector, archive, tmp, keep_bytes, wayback, options.suggest)
         observer.transient = options.transient
-        for outcome in _bounded_map(advance.watch(observer.observe), tasks, options.concurrency):
-            outcome.observation.run_id = run_id
-            recorder.record(outcome.observation, outcome.findings, outcome.stored)
-            result = to_result(outcome.task.document, outcome.observation, outcome.findings, outcome.task.previous,
-                               archive.index)
-            if outcome.memento is not None:
-                m = outcome.memento
-                result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
-            results[order[id(outcome.task)]] = result
-            advance(outcome.task.document.id, outcome.observation)
+        observer.availability_only = options.availability_only
+        for batch in _bounded_map(advance.watch(observer.observe), tasks, options.concurrency):
+            # Whatever finished together is recorded in one transaction: one commit per batch,
+            # not per document (never waiting for more: a crash loses nothing that had finished).
+            with archive.index.transaction():
+                for outcome in batch:
+                    outcome.observation.run_id = run_id
+                    recorder.record(outcome.observation, outcome.findings, outcome.stored)
+                    result = to_result(outcome.task.document, outcome.observation, outcome.findings,
+                                       outcome.task.previous, archive.index)
+                    if outcome.memento is not None:
+                        m = outcome.memento
+                        result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
+                    results[order[id(outcome.task)]] = result
+            for outcome in batch:
+                advance(outcome.task.document.id, outcome.observation)
     return [results[i] for i in sorted(results)]
 
 
-def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[Outcome]:
+def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[list[Outcome]]:
     """Like ``executor.map`` but with a bounded window, so a 10,000-line manifest holds
-    ~2×concurrency pending futures, not 10,000; yields in completion order."""
+    ~2×concurrency pending futures, not 10,000; yields lists of the outcomes that completed
+    together, in completion order."""
     window = max(1, concurrency) * 2
     pending: set[Future[Outcome]] = set()
     todo = iter(tasks)
@@ -282,16 +292,17 @@ def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[Ou
             pending.add(pool.submit(fn, task))  # type: ignore[arg-type]
             if len(pending) >= window:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
+                yield [f.result() for f in done]
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (f.result() for f in done)
+            yield [f.result() for f in done]
 
 
 class _Observer:
     """Observes one document: fetch (primary URL, then mirrors), inspect, judge, keep bytes."""
 
     transient: int = 1  # the run's Options.transient (compare.judge); set by _observe_all
+    availability_only: bool = False  # the run's Options.availability_only; set by _observe_all
 
     def __init__(self, fetcher: Fetcher, inspector: Inspector, archive: Archive, tmp: Path, keep_bytes: bool,
                  wayback: Wayback | None = None, suggest: bool = False) -> None:
@@ -327,6 +338,8 @@ class _Observer:
         return first
 
     def _observe_url(self, task: Task, url: str) -> Outcome:
+        if self.availability_only:
+            return self._check_url(task, url)
         doc = task.document
         cached = task.validators.get(url)
         fetched = self.fetcher.fetch(url, self.tmp, etag=cached.etag if cached else None,
@@ -348,12 +361,29 @@ class _Observer:
                 Path(fetched.body_path).unlink(missing_ok=True)
         return Outcome(task, obs, findings, stored)
 
+    def _check_url(self, task: Task, url: str) -> Outcome:
+        """Availability only: HEAD, no body, no inspection, no validators (a 304 would save nothing).
+
+        A server that mishandles HEAD (405, 501, or any error but 404/410) is asked again with GET,
+        its body discarded unread, as link checkers do."""
+        fetched = self.fetcher.fetch(url, self.tmp, want_body=False, method="HEAD")
+        code = fetched.http_status
+        if code is not None and code >= 400 and code not in _HEAD_TRUSTED:
+            fetched = self.fetcher.fetch(url, self.tmp, want_body=False)
+        obs = Observation.from_fetch(task.document.id, fetched, __version__)
+        obs.status, findings = judge(task.document, obs, task.previous, streak=task.streak,
+                                     transient=self.transient, availability_only=True)
+        return Outcome(task, obs, findings)
+
     def _inspect(self, doc: Document, obs: Observation, body: Path):  # -> Inspection | None
         if obs.sniffed == "pdf":
             return self.inspector.inspect(body)
         if obs.sniffed == "html" and doc.kind == "page":
             return inspect_page(body)
         return None
+
+
+_HEAD_TRUSTED = frozenset({404, 410})  # a HEAD answered with these is not asked again with GET
 
 
 def to_result(doc: Document, obs: Observation, findings: list[Finding],
@@ -381,7 +411,7 @@ class _Progress:
     and pipes stay clean. ``rich`` honours ``NO_COLOR`` and ``TERM=dumb`` itself. Used as::
 
         with _Progress(enabled, total) as progress:
-            for outcome in _bounded_map(progress.watch(observe), tasks, n):   # hosts in flight
+            for batch in _bounded_map(progress.watch(observe), tasks, n):     # hosts in flight
                 progress(doc_id, observation)                                  # one more done
     """
 

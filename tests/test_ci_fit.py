@@ -7,7 +7,6 @@ import json
 import re
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -290,49 +289,91 @@ def test_history_reads_like_a_catalogue(server: LocalServer, tmp_path: Path, cap
     assert len(rows) == 4
     assert "first seen: A/RES/78/323" in rows[0] and "253.8 KB" in rows[0]
     assert "unchanged (304 Not Modified)" in rows[1]
-    assert "content-changed: new version" in rows[2] and "253.8 KB →" in rows[2]
+    assert "content-changed: new version" in rows[2] and re.search(r"253\.8 KB\s+→ 315\.4 KB", out)
     assert "ok → broken" in rows[3]
+
+
+def test_status_says_when_the_documents_were_checked(server: LocalServer, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_manifest(tmp_path / "m.toml", [("gone", server.url("/g.pdf"))])
+    main(["check", str(path), "--archive", str(tmp_path / "a"), *CLI_FAST])
+    capsys.readouterr()
+    assert main(["status", "--archive", str(tmp_path / "a")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"checked \d{4}-\d\d-\d\d \d\d:\d\d UTC", lines[-2])
+    assert lines[-1] == "1 document: 1 broken · 1 error"
+
+
+def test_output_to_a_fifo_or_device_writes_into_it_instead_of_replacing_it(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert main(["merge", str(ROOT / "examples" / "status-report.json"), "--format", "json",
+                 "--fail-on", "never", "--output", str(fifo)]) == 0
+    reader.join(10)
+    assert json.loads(got[0])["schema"] >= 1 and fifo.is_fifo()  # still a FIFO, not a file in its place
 
 
 def test_errors_say_what_to_do_next(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history", "nope", "--archive", str(tmp_path / "a")]) == 2
     assert "run 'linkwatch check' first" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "missing.toml"), "--archive", str(tmp_path / "a")]) == 2
-    assert "no such file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "missing.toml:0: file: no such file" in err and "check the path" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[document]]\nurl = "https://x.org/a.pdf"\nsymbl = "A/1"\n')
+    assert main(["check", str(bad), "--archive", str(tmp_path / "a")]) == 2
+    assert "'linkwatch lint MANIFEST...' lists every problem" in capsys.readouterr().err
 
 
 # -- the example workflows -------------------------------------------------------------------------------
 def _commands(text: str) -> list[list[str]]:
-    """Every `linkwatch …` command line in a workflow or shell snippet (continuations joined)."""
+    """Every `linkwatch …` command line in a workflow or shell snippet (continuations joined).
+
+    CI placeholders become plausible values: `${{ … }}`/`$VAR` naming a fail-on level → "error",
+    any other → "1" (so `--shard ${{ matrix.shard }}/4` reads `--shard 1/4`).
+    """
     text = re.sub(r"\\\n\s*", " ", text)
     found = []
     for line in text.splitlines():
-        m = re.search(r"(?:^|[\s;&|(])linkwatch\s+(\w[\w-]*)(.*)$", line)
-        if not m or m.group(1) in ("lint:", "index") or line.strip().startswith("#"):
+        line = re.sub(r"\s#\s.*$", "", line)  # YAML/shell end-of-line comments
+        m = re.search(r"(?:^|[\s;&|(])linkwatch\s+([a-z][\w-]*)(.*)$", line)
+        if not m or line.strip().startswith("#"):
             continue
         rest = re.split(r"\s(?:>>?|\|\||&&|\|)\s", m.group(2))[0]
-        rest = re.sub(r"\$\{\{[^}]*\}\}", "X", rest)  # ${{ matrix.shard }} etc.
-        rest = re.sub(r"\$\{?\w+\}?", "X", rest)
-        try:
-            argv = [m.group(1), *shlex.split(rest, comments=True)]
-        except ValueError:
-            continue
-        found.append(argv)
+        placeholder = lambda v: "error" if "fail" in v.group(0).lower() else "1"  # noqa: E731
+        rest = re.sub(r"\$\{\{[^}]*\}\}|\$\{?\w+\}?", placeholder, rest)
+        found.append([m.group(1), *shlex.split(rest, comments=True)])
     return found
 
 
 @pytest.mark.parametrize("name", ["docs/ci.md", "examples/github-workflow.yml", "examples/gitlab-ci.yml"])
 def test_every_linkwatch_command_in_the_ci_examples_parses(name: str) -> None:
     text = (ROOT / name).read_text(encoding="utf-8")
+    if name.endswith(".md"):  # prose mentions commands too: only the code blocks are commands
+        text = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", text, re.S))
     commands = _commands(text)
     assert commands, f"no linkwatch command found in {name}"
     parser = build_parser()
     for argv in commands:
-        argv = [a.replace("X/X", "1/2") if a == "X/X" else a for a in argv]
         try:
             parser.parse_args(argv)
         except SystemExit:
             pytest.fail(f"{name}: 'linkwatch {' '.join(argv)}' does not parse")
+
+
+def test_example_report_is_a_valid_report(tmp_path: Path) -> None:
+    import jsonschema
+
+    data = json.loads((ROOT / "examples" / "status-report.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, json.loads((ROOT / "docs" / "report-schema.json").read_text(encoding="utf-8")))
+    assert main(["merge", str(ROOT / "examples" / "status-report.json"), "--format", "json", "--fail-on", "never",
+                 "--output", str(tmp_path / "r.json")]) == 0
 
 
 def test_github_example_does_what_the_issue_asks() -> None:

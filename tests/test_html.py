@@ -17,9 +17,7 @@ skipping). What they prove, and how:
 from __future__ import annotations
 
 import base64
-import json
 import os
-import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -167,7 +165,7 @@ def test_last_change_in_words(report: Report) -> None:
     ok, broken, wrong, blocked, _ = report.documents
     assert last_change(ok) == ("2025-06-01T02:00:00Z", "content-changed")
     assert last_change(broken) == ("2025-06-01T02:00:00Z", "gone")
-    assert last_change(wrong) == (None, "none in 2 checks since 2025-05-01")
+    assert last_change(wrong) == (None, "unchanged in 2 checks since 2025-05-01")
     assert last_change(blocked) == ("2025-05-02T02:00:00Z", "ok → blocked")
     assert last_change(replace(blocked, timeline=[])) == (None, "first check")
 
@@ -300,3 +298,24 @@ def test_browser_phone_width_and_print(browser_page) -> None:
     assert b.evaluate("getComputedStyle(document.querySelector('.controls')).display") == "none"
     pdf = base64.b64decode(b.call("Page.printToPDF", printBackground=True)["data"])
     assert pdf.startswith(b"%PDF-") and len(pdf) > 10_000
+
+
+@needs_browser
+def test_browser_csp_blocks_what_an_escaping_bug_would_let_through(report: Report, tmp_path: Path) -> None:
+    """Belt and braces: inject a live <img>/<script src> into the rendered page, as an escaping bug
+    would; the Content-Security-Policy blocks both and nothing reaches the network."""
+    assert CHROMIUM
+    page = render(report, "html").replace(
+        "<body>", f'<body><img id="leak" src="http://{CANARY}/leak.png"><script src="http://{CANARY}/x.js"></script>', 1)
+    with RecordingProxy(PAGE_URL, page.encode()) as proxy, Browser(CHROMIUM, proxy=proxy.address) as b:
+        b.call("Network.enable")
+        b.call("Page.enable")
+        b.call("Page.addScriptToEvaluateOnNewDocument", source=(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation', "
+            "function (e) { window.__csp.push(e.violatedDirective); });"))
+        _goto(b, PAGE_URL)  # our own script still runs
+        b.drain(0.5)
+        assert sorted(set(b.evaluate("window.__csp"))) == ["img-src", "script-src-elem"]
+        assert not [r for r in proxy.requests if CANARY in r]
+        failed = {e["params"].get("blockedReason") for e in b.events if e["method"] == "Network.loadingFailed"}
+        assert failed == {"csp"}

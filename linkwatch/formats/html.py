@@ -28,10 +28,10 @@ import hashlib
 import os
 import re
 from html import escape
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from ..compare import DRIFTS, SEVERITIES, STATUSES
+from ..compare import DRIFTS, SEVERITIES
 from ..report import DocumentResult, Report, severity_rank
 from ._text import clean
 
@@ -80,6 +80,7 @@ th button{font:inherit;font-weight:700;color:inherit;background:none;border:0;pa
 th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
 td{overflow-wrap:anywhere}
 td.title{min-width:16rem}
+td.sym{overflow-wrap:normal;min-width:7rem}td.links{white-space:nowrap}
 .cited{font-style:italic;color:var(--muted)}
 ul.findings{margin:.3rem 0 0;padding-left:1.1rem;font-size:.9em}
 svg.tl{display:block}
@@ -93,7 +94,7 @@ th.nosort{display:none}
 tbody tr{border:1px solid var(--line);border-radius:6px;margin:.6rem 0;padding:.3rem .5rem}
 td{border:0;padding:.15rem 0}
 td[data-label]::before{content:attr(data-label) ": ";color:var(--muted);font-size:.85em}
-td.title{min-width:0}
+td.title,td.sym{min-width:0}td.links{white-space:normal}
 }
 @media print{
 .controls{display:none}
@@ -340,14 +341,15 @@ def _row(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Path
     changed_at, changed_what = last_change(doc)
     cells = [
         _td("Status", f'<span class="badge t-{_tone(doc.status)}">{_t(doc.status)}</span>', f"{status_rank}"),
-        _td("Document", f"<code>{_t(doc.id)}</code><br><small>{_t(doc.manifest)}:{_t(doc.line)}</small>",
+        _td("Document", f'<code>{_t(doc.id)}</code><br><small title="{_a(doc.manifest)}">'
+                        f"{_t(PurePosixPath(clean(doc.manifest).replace(chr(92), '/')).name)}:{_t(doc.line)}</small>",
             clean(doc.id).lower()),
-        _td("Symbol", _symbol(doc), clean(doc.symbol).lower()),
+        _td("Symbol", _symbol(doc), clean(doc.symbol).lower(), cls="sym"),
         _td("Title", _title(doc) + _findings(doc), clean(doc.display_title).lower(), cls="title"),
         _td("Lang", _t(doc.lang) if doc.lang else '<span class="muted">—</span>', clean(doc.lang).lower()),
         _td("Last change", _change(changed_at, changed_what), changed_at or ""),
         _td("Availability", _timeline(doc)),
-        _td("Links", _links(doc, archive, base)),
+        _td("Links", _links(doc, archive, base), cls="links"),
     ]
     return (f'<tr data-status="{_a(doc.status)}" data-severity="{_sev(doc.worst_severity())}" '
             f'data-problem="{int(problem)}">' + "".join(cells) + "</tr>")
@@ -364,12 +366,17 @@ def _td(label: str, inner: str, sort_key: str | None = None, cls: str | None = N
 
 def _symbol(doc: DocumentResult) -> str:
     if not doc.found_symbol:
-        return f'<span class="cited" title="cited; none read on page 1">{_t(doc.expected_symbol)}</span>' \
+        return f'<span class="cited" title="cited; none read on page 1">{_sym(doc.expected_symbol)}</span>' \
             if doc.expected_symbol else '<span class="muted">—</span>'
-    shown = _t(doc.found_symbol)
+    shown = _sym(doc.found_symbol)
     if doc.expected_symbol and doc.status == "wrong-document":
         shown += f'<br><small>cited: {_t(doc.expected_symbol)}</small>'
     return shown
+
+
+def _sym(symbol: str) -> str:
+    """A symbol, breakable only after the dash of a joint symbol (A/79/62–<wbr>E/2024/3)."""
+    return _t(symbol).replace("–", "–<wbr>")
 
 
 def _title(doc: DocumentResult) -> str:
@@ -403,7 +410,7 @@ def last_change(doc: DocumentResult) -> tuple[str | None, str]:
         if before.get("status") != after.get("status"):
             return after.get("at"), f"{before.get('status')} → {after.get('status')}"
     if len(marks) > 1:
-        return None, f"none in {len(marks)} checks since {_date(marks[0].get('at'))}"
+        return None, f"unchanged in {len(marks)} checks since {_date(marks[0].get('at'))}"
     return None, "first check"
 
 
@@ -420,7 +427,7 @@ def _marks(doc: DocumentResult) -> list[dict[str, str]]:
     return marks
 
 
-_MARK_W, _MARK_GAP, _MARK_H = 7, 2, 18
+_MARK_W, _MARK_GAP, _MARK_H = 5, 2, 18
 
 
 def _timeline(doc: DocumentResult) -> str:
@@ -460,7 +467,7 @@ def _links(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Pa
     if archived:
         name = _SAFE_NAME.sub("_", clean(doc.id)) or "document"
         suffix = ".pdf" if doc.kind == "pdf" else ".html"
-        when = f" ({_t(_date(doc.archived_at))})" if doc.archived_at else ""
+        when = f"<br><small>kept {_t(_date(doc.archived_at))}</small>" if doc.archived_at else ""
         links.append(f'<a class="kept" href="{_a(archived)}" download="{_a(name + suffix)}">archived copy</a>{when}')
     elif doc.archived_sha256:
         links.append(f'<small>archived {_t((doc.archived_sha256 or "")[:12])}…</small>')
@@ -469,9 +476,10 @@ def _links(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Pa
 
 def archived_href(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Path) -> str | None:
     """The archived copy's URL relative to the page's folder `base`, or None when unknown."""
-    if archive is None or not doc.archived_path or not _BLOB_PATH.fullmatch(doc.archived_path):
-        return None
-    target = (Path(archive) / doc.archived_path).absolute()
+    stored = (doc.archived_path or "").replace("\\", "/")  # written on Windows: backslashes
+    if archive is None or not _BLOB_PATH.fullmatch(stored):
+        return None  # absent, or not a blob path (a report file could say anything)
+    target = (Path(archive) / stored).absolute()
     try:
         rel = os.path.relpath(target, base)
     except ValueError:  # another drive (Windows): no relative path exists

@@ -50,7 +50,9 @@ def render(report: Report, *, color: bool = False, width: int | None = None,
         console.print(Text("No documents."))
     for line in _problems(report):
         console.print(line)
-    console.print(_summary(report))
+    if report.command == "status" and report.documents:
+        console.print(_as_of(report))
+    console.print(_summary(report, console.width))
     text = console.file.getvalue()  # type: ignore[attr-defined]
     # rich pads every cell to the column width; trailing blanks only get in the way of diffs.
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
@@ -153,6 +155,29 @@ def _problems(report: Report) -> list[Text]:
     return ([Text("")] + lines + [Text("")]) if lines else []
 
 
-def _summary(report: Report) -> Text:
-    """The one-line summary (plain: it is the line people paste into issues)."""
-    return Text(clean(report.summary_line()))
+def _as_of(report: Report) -> Text:
+    """`status` shows what the index knows: say from when (`checked 2025-06-01 03:17 UTC`)."""
+    stamps = sorted(clean(d.checked_at) for d in report.documents if d.checked_at)
+    if not stamps:
+        return Text("never checked")
+    def human(at: str) -> str:
+        return at.replace("T", " ")[:16] + " UTC" if len(at) >= 16 and at[10] == "T" else at
+    if human(stamps[0]) == human(stamps[-1]):
+        return Text(f"checked {human(stamps[0])}")
+    return Text(f"checked between {human(stamps[0])} and {human(stamps[-1])}")
+
+
+def _summary(report: Report, width: int = 80) -> Text:
+    """The one-line summary (plain: it is the line people paste into issues).
+
+    Always one line: when every status would not fit `width`, the ones other than ok are
+    summed up ("4 ok, 5 not ok"); the table above says which.
+    """
+    line = clean(report.summary_line())
+    if len(line) <= width:
+        return Text(line)
+    counts = report.counts()
+    n, ok = counts["documents"], counts["by_status"].get("ok", 0)
+    severities = line.rsplit(" · ", 1)[-1]
+    short = f"{n} document{'s' if n != 1 else ''}: {ok} ok, {n - ok} not ok · {severities}"
+    return Text(short if len(short) <= width else short[: max(1, width - 1)] + "…")
