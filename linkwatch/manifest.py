@@ -138,7 +138,7 @@ def parse(text: str, name: str = "<manifest>", resolvers: unresolve.Resolvers = 
     lines = _Lines(text)
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ManifestError(name, lines.table(key) or lines.key(None, key), key,
+            raise ManifestError(name, lines.table(key) or lines.key(None, key), _key(key),
                                 f"unknown table or key (expected one of: {', '.join(TOP_LEVEL_KEYS)})")
     head = _table(data, "manifest", MANIFEST_KEYS, name, lines)
     defaults = _table(data, "defaults", DEFAULT_KEYS, name, lines)
@@ -172,7 +172,7 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
     hosts = []
     for host, table in raw.items():
         line = lines.host(host) or lines.table("hosts") or 0
-        field_name = f"hosts.{host}"
+        field_name = f"hosts.{_key(host)}"
         if not isinstance(table, dict):
             raise ManifestError(name, line, field_name, "must be a table with headers = { Name = \"value\" }")
         _check_keys(table, HOST_KEYS, name, lambda f: lines.key(line, f), prefix=field_name + ".")
@@ -184,7 +184,7 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
         secrets: set[str] = set()
         for header, value in table.get("headers", {}).items():
             where = lines.key(line, "headers")  # the documented form is an inline table on that line
-            label = f"{field_name}.headers.{header}"
+            label = f"{field_name}.headers.{_key(header)}"
             if not _HEADER_NAME.match(header):
                 raise ManifestError(name, where, label, "not a valid HTTP header name")
             if not isinstance(value, str):
@@ -203,6 +203,17 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
             headers.append((header, value))
         hosts.append(Host(ascii_name, tuple(headers), frozenset(secrets), line))
     return tuple(hosts)
+
+
+def _key(key: str) -> str:
+    """A key from the manifest as it may appear in ``file:line: field: message``: bare keys as they
+    are, others quoted as a TOML string with ``:`` escaped, so that a key such as ``"a: b"`` or one
+    holding a newline cannot break the one-line format that CI annotations parse."""
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", key):
+        return key
+    import json
+
+    return json.dumps(key).replace(":", "\\u003a")
 
 
 def _ascii_host(host: str) -> str:
@@ -250,11 +261,11 @@ def _check_keys(table: dict[str, Any], allowed: dict[str, type], name: str,
     for field_name, value in table.items():
         if field_name not in allowed:
             hint = _close_match(field_name, allowed)
-            raise ManifestError(name, line_of(field_name), prefix + field_name,
+            raise ManifestError(name, line_of(field_name), prefix + _key(field_name),
                                 f"unknown key{hint} (allowed: {', '.join(allowed)})")
         expected = allowed[field_name]
         if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
-            raise ManifestError(name, line_of(field_name), prefix + field_name,
+            raise ManifestError(name, line_of(field_name), prefix + _key(field_name),
                                 f"must be a {_type_name(expected)}, not {_type_name(type(value))}")
 
 

@@ -20,6 +20,14 @@ from hypothesis import strategies as st
 from linkwatch.cli import main
 from linkwatch.manifest import ManifestError, parse
 
+# Found by these tests and fixed: `url = "https://[undocs.org/x"` (an unclosed IPv6 bracket) escaped
+# as a ValueError traceback; a port out of range passed as valid; a key holding ":" or a newline
+# ("a:b" = 1) broke the one-line `file:line: field: message` format.
+FOUND = ['[[document]]\nurl = "https://[undocs.org/en/A/79/62"\n', '[[document]]\nurl = "https://a.org:99999/x"\n',
+         '[[document]]\nurl = "https://a.org/x"\nmirrors = ["https://[undocs.org/x"]\n',
+         '[hosts]\n"example.org" = {"a:b" = 1}\n', '[hosts."x.org"]\nheaders = {"x: y" = "v"}\n',
+         '[[document]]\nurl = "https://a.org/x"\n"no\\nte" = "x"\n', '"a: b" = 1\n']
+
 VALID = '''[manifest]
 title = "CSTD supporting documents"
 
@@ -39,7 +47,8 @@ mirrors = ["https://undocs.org/en/A/79/62"]
 '''
 
 SCALARS = st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.floats(allow_nan=False))
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(st.text(max_size=6), SCALARS, max_size=2))
+KEYS = st.one_of(st.text(max_size=6), st.sampled_from(["a:b", "k: v", "x\ny", "", " ", "headers"]))
+VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(KEYS, SCALARS, max_size=2))
 
 
 def _toml(value: object) -> str:
@@ -99,7 +108,8 @@ def _cli(text: str) -> tuple[int, str]:
         return code, err.getvalue().replace(str(path), "bad.toml")
 
 
-LOCATED = re.compile(r"^linkwatch: error: bad\.toml:(\d+): ([^:\s][^:]*): \S.*\n$", re.DOTALL)
+# The first line locates the mistake (a hint for people may follow on later lines).
+LOCATED = re.compile(r"^linkwatch: error: bad\.toml:(\d+): ([^:\s][^:]*): \S[^\n]*\n")
 
 
 def _assert_rejected_properly(text: str) -> None:
@@ -127,6 +137,11 @@ def test_malformed_toml_exits_2_with_a_located_message(text: str) -> None:
 @given(wrong_shapes())
 def test_wrong_shapes_exit_2_with_a_located_message(text: str) -> None:
     _assert_rejected_properly(text)
+
+
+def test_urls_that_urllib_cannot_split_are_located_errors() -> None:
+    for text in FOUND:
+        _assert_rejected_properly(text)
 
 
 def test_the_valid_manifest_the_mutations_start_from_is_valid() -> None:

@@ -115,7 +115,7 @@ def test_missing_environment_variable_is_a_manifest_error_naming_it(server: Loca
 
 
 @pytest.mark.parametrize("text, field, words", [
-    ('[hosts."a.org"]\nheaders = { "Bad Name" = "x" }\n', "hosts.a.org.headers.Bad Name", "header name"),
+    ('[hosts."a.org"]\nheaders = { "Bad Name" = "x" }\n', 'hosts.a.org.headers."Bad Name"', "header name"),
     ('[hosts."a.org"]\nheaders = { X = 1 }\n', "hosts.a.org.headers.X", "must be a string"),
     ('[hosts."a.org"]\nheaderz = {}\n', "hosts.a.org.headerz", "did you mean 'headers'"),
     ('hosts = "a.org"\n', "hosts", "must be a table"),
