@@ -63,7 +63,7 @@ http {{
 """
 
 
-def small_pdf(symbol: str, title: str) -> bytes:
+def small_pdf(symbol: str, title: str, pad: int = 0) -> bytes:
     """A one-page PDF whose page 1 reads like a UN masthead (for pypdf and pdftotext alike)."""
     lines = ["United Nations " + symbol, "General Assembly", "Distr.: General", "", title]
     ops = ["BT /F1 11 Tf 72 760 Td 14 TL"] + [f"({ln.replace('(', '[').replace(')', ']')}) Tj T*" for ln in lines] + ["ET"]
@@ -75,6 +75,8 @@ def small_pdf(symbol: str, title: str) -> bytes:
             b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"]
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
+    if pad:  # a comment after the header: the xref offsets below still hold
+        out.write(b"%" + b"x" * pad + b"\n")
     offsets = []
     for n, body in enumerate(objs, 1):
         offsets.append(out.tell())
@@ -86,12 +88,13 @@ def small_pdf(symbol: str, title: str) -> bytes:
     return out.getvalue()
 
 
-def _manifest(entries: list[tuple[str, str, str | None, str]]) -> str:
-    """(id, url, symbol or None, kind) → manifest TOML."""
+def _manifest(entries: list[tuple]) -> str:
+    """(id, url, symbol or None, kind[, lang]) → manifest TOML (lang "en" unless given)."""
     out = ['[manifest]\ntitle = "bench"\n\n[defaults]\nlang = "en"\n']
-    for doc_id, url, symbol, kind in entries:
+    for doc_id, url, symbol, kind, *lang in entries:
         out.append(f'[[document]]\nid = "{doc_id}"\nurl = "{url}"\n' + (f'symbol = "{symbol}"\n' if symbol else "")
-                   + (f'kind = "{kind}"\n' if kind != "pdf" else ""))
+                   + (f'kind = "{kind}"\n' if kind != "pdf" else "")
+                   + (f'lang = "{lang[0]}"\n' if lang and lang[0] != "en" else ""))
     return "\n".join(out)
 
 
@@ -127,8 +130,7 @@ def build_avail(n: int, base: str) -> Path:
         elif path.startswith("/moved/"):
             (tmp / "doc" / f"m{i}.pdf").write_bytes(small_pdf(symbol, f"Benchmark document number {i}"))
         elif path.startswith("/slow/"):
-            pdf = small_pdf(symbol, f"Benchmark document number {i}")
-            (tmp / path[1:]).write_bytes(pdf[:-6] + b"%" + b"x" * 20000 + b"\n" + pdf[-6:])
+            (tmp / path[1:]).write_bytes(small_pdf(symbol, f"Benchmark document number {i}", pad=20000))
         entries.append((f"d{i}", base + path, symbol if kind == "pdf" else None, kind))
     (tmp / "index.html").write_text("<!doctype html><html><head><title>bench</title></head><body>\n" + "".join(
         f'<a href="{base}{urlpath(e[1])}">{e[0]}</a>\n' for e in entries) + "</body></html>\n")
@@ -144,13 +146,15 @@ def urlpath(url: str) -> str:
     return "/" + url.split("/", 3)[3]
 
 
-def fixture_truth() -> list[tuple[str, str]]:
-    """(file, first symbol on page 1 per the TSV; for the placeholder, the symbol it was asked for)."""
+def fixture_truth() -> list[tuple[str, str, str]]:
+    """(file, first symbol on page 1 per the TSV — for the two wrong files, the symbol they are
+    filed as —, language of the file)."""
     import csv
 
     rows = list(csv.DictReader((FIXTURES / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
     cited = {"A_78_1.en.pdf": "A/78/1", "E_2024_1.en.pdf": "E/2024/1"}  # what they are filed as
-    return [(r["file"], cited.get(r["file"]) or r["symbols_on_page1"].split(";")[0]) for r in rows]
+    return [(r["file"], cited.get(r["file"]) or r["symbols_on_page1"].split(";")[0],
+             "en" if r["file"] in cited else r["lang"]) for r in rows]
 
 
 def build_verify(n: int, base: str) -> Path:
@@ -162,9 +166,9 @@ def build_verify(n: int, base: str) -> Path:
     (tmp / "v").mkdir(parents=True)
     truth, entries, wrong = fixture_truth(), [], []
     for i in range(n):
-        file, symbol = truth[i % len(truth)]
+        file, symbol, lang = truth[i % len(truth)]
         os.link(FIXTURES / file, tmp / "v" / f"{i}.pdf")
-        entries.append((f"v{i}", f"{base}/v/{i}.pdf", symbol, "pdf"))
+        entries.append((f"v{i}", f"{base}/v/{i}.pdf", symbol, "pdf", lang))
         if file in ("A_78_1.en.pdf", "E_2024_1.en.pdf"):
             wrong.append(f"{base}/v/{i}.pdf")
     (tmp / "urls.txt").write_text("".join(e[1] + "\n" for e in entries))

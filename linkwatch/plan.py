@@ -41,13 +41,16 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
     """
     tasks = []
     for doc in documents:
-        task = Task(doc, previous=_with_content(index, index.latest(doc.id)))
+        latest = index.latest(doc.id)
+        task = Task(doc, previous=_with_content(index, latest))
         if lookback(doc):
             task.last_good_at, task.archived_sha256 = index.last_good(doc.id)
         if transient > 1:
             task.streak = failure_streak(index.recent(doc.id, transient))
         for url in doc.urls:
-            seen = index.latest_for_url(doc.id, url)
+            # Usually the latest observation itself: no second query, no second copy in memory.
+            seen = latest if latest is not None and latest.url == url and latest.sha256 is not None \
+                else index.latest_for_url(doc.id, url)
             if seen is None or not (seen.etag or seen.last_modified):
                 continue
             if keep_bytes and not (seen.sha256 and has_blob(seen.sha256)):
