@@ -17,6 +17,7 @@ from . import __version__, api
 from .versions import NoVersions, VersionDiff
 from .formats import FORMATS, render
 from .formats._text import clean
+from .progress import human_size
 from .index import Event
 from .timeline import Entry, UnknownDocument
 from .manifest import Document, ManifestError
@@ -378,7 +379,7 @@ def _history_table(doc: Document, entries: list[Entry]) -> str:
     for e in entries:
         o = e.observation
         rows.append([_when(o.observed_at), o.status or "", str(o.http_status or "—"),
-                     "—" if o.size is None else _human_size(o.size), "✓" if o.archived else "",
+                     "—" if o.size is None else human_size(o.size), "✓" if o.archived else "",
                      _what_changed(before, e)])
         before = o
     kept = len({e.observation.sha256 for e in entries if e.observation.archived and e.observation.sha256})
@@ -413,7 +414,7 @@ def _what_changed(before: object, entry: Entry) -> str:
             parts.append(f"{b.status} → {o.status}")  # type: ignore[attr-defined]
         if o.sha256 and b.sha256 and o.sha256 != b.sha256:  # type: ignore[attr-defined]
             parts.append(f"content-changed: new version {o.sha256[:12]}… "
-                         f"({_human_size(b.size)} → {_human_size(o.size)})")  # type: ignore[attr-defined]
+                         f"({human_size(b.size)} → {human_size(o.size)})")  # type: ignore[attr-defined]
         if o.final_url and b.final_url and o.final_url != b.final_url:  # type: ignore[attr-defined]
             parts.append(f"moved to {o.final_url}")
         old_title = b.inspection.title if b.inspection else None  # type: ignore[attr-defined]
@@ -458,17 +459,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     out = io.StringIO()
     Console(file=out, width=_width(), color_system=None).print(table)
     return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())  # no padding blanks
-
-
-def _human_size(size: int | None) -> str:
-    if size is None:
-        return "—"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 def _width() -> int:

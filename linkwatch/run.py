@@ -9,20 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from . import __version__
 from .blobs import BlobStore
-from .compare import Finding, judge, worst
+from .compare import Finding, worst
 from .fetch import FetchConfig, Fetcher
 from .index import Index, SchemaTooNew
 from .inspect import Inspector
@@ -30,13 +27,14 @@ from .manifest import Document, load_all
 from .resolve import DEFAULT as DEFAULT_RESOLVERS
 from .resolve import Resolvers
 from .observation import Observation
+from .observe import Observer, Outcome
 from .plan import Task, plan
+from .progress import Progress
 from .record import Recorder
 from .report import DocumentResult, Report
 from .shard import select as select_shard
 from .warc import WarcLog, open_run_warc
-from .wayback import DEFAULT_CDX_URL, SUGGEST_FOR, Memento, Wayback, open_wayback
-from .webpage import inspect_page
+from .wayback import DEFAULT_CDX_URL, open_wayback
 
 
 class RunFailed(Exception):
@@ -86,17 +84,6 @@ class Options:
                            per_host=self.per_host, min_interval=self.min_interval, min_rate=self.min_rate,
                            ca_bundle=self.ca_bundle, host_headers=self.host_headers,
                            secret_values=self.secret_values)
-
-
-@dataclass
-class Outcome:
-    """What observing one document produced, handed from a worker thread to the recorder."""
-
-    task: Task
-    observation: Observation
-    findings: list[Finding]
-    stored: bool = False
-    memento: Memento | None = None  # a web archive capture (--suggest)
 
 
 def now() -> str:
@@ -258,10 +245,10 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
     with Fetcher(options.fetch_config()) as fetcher, \
             open_wayback(suggesting, options.fetch_config(), tmp, options.cdx_url, options.replay_url) as wayback, \
             Inspector(workers=workers, timeout=options.inspect_timeout, memory_mb=options.inspect_memory_mb) as inspector, \
-            _Progress(options.progress, len(tasks)) as advance:
-        observer = _Observer(fetcher, inspector, archive, tmp, keep_bytes, wayback, options.suggest)
-        observer.transient = options.transient
-        observer.availability_only = options.availability_only
+            Progress(options.progress, len(tasks)) as advance:
+        observer = Observer(fetcher, inspector, archive.blobs, tmp, keep_bytes=keep_bytes,
+                            transient=options.transient, availability_only=options.availability_only,
+                            wayback=wayback, suggest=options.suggest)
         for batch in _bounded_map(advance.watch(observer.observe), tasks, options.concurrency):
             # Whatever finished together is recorded in one transaction: one commit per batch,
             # not per document (never waiting for more: a crash loses nothing that had finished).
@@ -298,94 +285,6 @@ def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[li
             yield [f.result() for f in done]
 
 
-class _Observer:
-    """Observes one document: fetch (primary URL, then mirrors), inspect, judge, keep bytes."""
-
-    transient: int = 1  # the run's Options.transient (compare.judge); set by _observe_all
-    availability_only: bool = False  # the run's Options.availability_only; set by _observe_all
-
-    def __init__(self, fetcher: Fetcher, inspector: Inspector, archive: Archive, tmp: Path, keep_bytes: bool,
-                 wayback: Wayback | None = None, suggest: bool = False) -> None:
-        self.fetcher, self.inspector, self.archive = fetcher, inspector, archive
-        self.tmp, self.keep_bytes = tmp, keep_bytes
-        self.wayback, self.suggest = wayback, suggest
-
-    def observe(self, task: Task) -> Outcome:
-        outcome = self._observe_urls(task)
-        if self.wayback is not None and (self.suggest or task.document.suggest) \
-                and outcome.observation.status in SUGGEST_FOR:
-            # In this worker thread, after judging: a slow web archive never holds up the recorder.
-            kept = task.archived_sha256
-            blob = self.archive.blobs.path_for(kept) if kept and self.archive.blobs.has(kept) else None
-            lookup = self.wayback.lookup(task.document.url, task.last_good_at, blob)
-            outcome.findings.append(lookup.finding())
-            outcome.memento = lookup.memento
-        return outcome
-
-    def _observe_urls(self, task: Task) -> Outcome:
-        doc = task.document
-        first: Outcome | None = None
-        for url in doc.urls:
-            outcome = self._observe_url(task, url)
-            if outcome.observation.status == "ok" or first is None:
-                if first is not None:  # a mirror answered where the primary did not
-                    outcome.findings.append(Finding(
-                        "mirror", "warning", f"primary URL failed ({first.observation.status}); served by mirror {url}"))
-                if outcome.observation.status == "ok":
-                    return outcome
-                first = first or outcome
-        assert first is not None
-        return first
-
-    def _observe_url(self, task: Task, url: str) -> Outcome:
-        if self.availability_only:
-            return self._check_url(task, url)
-        doc = task.document
-        cached = task.validators.get(url)
-        fetched = self.fetcher.fetch(url, self.tmp, etag=cached.etag if cached else None,
-                                     last_modified=cached.last_modified if cached else None)
-        obs = Observation.from_fetch(doc.id, fetched, __version__)
-        stored = False
-        try:
-            if obs.not_modified and cached is not None:
-                obs = obs.carry_content(cached)
-                obs.archived = cached.archived
-            elif fetched.body_path is not None:
-                obs.inspection = self._inspect(doc, obs, fetched.body_path)
-            obs.status, findings = judge(doc, obs, task.previous, streak=task.streak, transient=self.transient)
-            if self.keep_bytes and fetched.body_path is not None and obs.sha256:
-                self.archive.blobs.put(fetched.body_path, obs.sha256)
-                obs.archived = stored = True
-        finally:
-            if fetched.body_path is not None:
-                Path(fetched.body_path).unlink(missing_ok=True)
-        return Outcome(task, obs, findings, stored)
-
-    def _check_url(self, task: Task, url: str) -> Outcome:
-        """Availability only: HEAD, no body, no inspection, no validators (a 304 would save nothing).
-
-        A server that mishandles HEAD (405, 501, or any error but 404/410) is asked again with GET,
-        its body discarded unread, as link checkers do."""
-        fetched = self.fetcher.fetch(url, self.tmp, want_body=False, method="HEAD")
-        code = fetched.http_status
-        if code is not None and code >= 400 and code not in _HEAD_TRUSTED:
-            fetched = self.fetcher.fetch(url, self.tmp, want_body=False)
-        obs = Observation.from_fetch(task.document.id, fetched, __version__)
-        obs.status, findings = judge(task.document, obs, task.previous, streak=task.streak,
-                                     transient=self.transient, availability_only=True)
-        return Outcome(task, obs, findings)
-
-    def _inspect(self, doc: Document, obs: Observation, body: Path):  # -> Inspection | None
-        if obs.sniffed == "pdf":
-            return self.inspector.inspect(body)
-        if obs.sniffed == "html" and doc.kind == "page":
-            return inspect_page(body)
-        return None
-
-
-_HEAD_TRUSTED = frozenset({404, 410})  # a HEAD answered with these is not asked again with GET
-
-
 def to_result(doc: Document, obs: Observation, findings: list[Finding],
               previous: Observation | None, index: Index) -> DocumentResult:
     """One report line from a document and its judged observation (recorded in ``index``)."""
@@ -402,97 +301,6 @@ def to_result(doc: Document, obs: Observation, findings: list[Finding],
         archived_sha256=kept[0] if kept else None, archived_at=kept[1] if kept else None,
         archived_path=str(BlobStore.relative_path(kept[0])) if kept else None, timeline=index.timeline(doc.id),
     )
-
-
-class _Progress:
-    """Live progress on stderr: documents done, bytes downloaded, the hosts being asked right now.
-
-    Only when stderr is a terminal and not switched off (``--no-progress``, ``--quiet``): CI logs
-    and pipes stay clean. ``rich`` honours ``NO_COLOR`` and ``TERM=dumb`` itself. Used as::
-
-        with _Progress(enabled, total) as progress:
-            for batch in _bounded_map(progress.watch(observe), tasks, n):     # hosts in flight
-                progress(doc_id, observation)                                  # one more done
-    """
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled and sys.stderr.isatty() and total > 0
-        self.total = total
-        self.done = 0
-        self.bytes = 0
-        self.hosts: dict[str, int] = {}  # host → documents in flight there
-        self._lock = threading.Lock()
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.bar = Progress(TextColumn("[bold]checking"), BarColumn(bar_width=20), MofNCompleteColumn(),
-                                TimeElapsedColumn(), TextColumn("{task.fields[size]}"),
-                                TextColumn("[dim]{task.fields[hosts]}"),
-                                console=Console(stderr=True, highlight=False), transient=True)
-            self.bar.start()
-            self.task = self.bar.add_task("", total=self.total, size="", hosts="")
-        return self
-
-    def watch(self, fn: Callable[[Task], Outcome]) -> Callable[[Task], Outcome]:
-        """`fn` wrapped so that the host of its task's URL counts as busy while it runs."""
-        def watched(task: Task) -> Outcome:
-            host = urlsplit(task.document.url).hostname or "?"
-            self._hosts(host, +1)
-            try:
-                return fn(task)
-            finally:
-                self._hosts(host, -1)
-        return watched
-
-    def __call__(self, doc_id: str, observation: Observation | None = None) -> None:
-        """One more document done; its body's bytes count as downloaded (none for a 304)."""
-        with self._lock:
-            self.done += 1
-            if observation is not None and not observation.not_modified:
-                self.bytes += observation.size or 0
-        self._refresh(advance=1)
-
-    def _hosts(self, host: str, delta: int) -> None:
-        with self._lock:
-            self.hosts[host] = self.hosts.get(host, 0) + delta
-            if self.hosts[host] <= 0:
-                del self.hosts[host]
-        self._refresh()
-
-    def describe(self) -> tuple[str, str]:
-        """("3.2 MB", "documents.un.org ×2, unctad.org") as shown next to the bar."""
-        with self._lock:
-            busy = sorted(self.hosts.items(), key=lambda kv: (-kv[1], kv[0]))
-            size = human_size(self.bytes) if self.bytes else ""
-        shown = ", ".join(f"{h} ×{n}" if n > 1 else h for h, n in busy[:3])
-        if len(busy) > 3:
-            shown += f" +{len(busy) - 3}"
-        return size, shown
-
-    def _refresh(self, advance: int = 0) -> None:
-        if not self.enabled:
-            return
-        size, hosts = self.describe()
-        self.bar.update(self.task, advance=advance, size=size, hosts=hosts[:60])
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.stop()
-
-
-def human_size(size: int | None) -> str:
-    """Bytes for people: ``512 B``, ``403.9 KB``, ``1.2 MB`` (powers of 1024)."""
-    if size is None:
-        return "—"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024:
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
 
 
 def _probe_writable(folder: Path) -> None:

@@ -5,7 +5,6 @@ import io
 import time
 from pathlib import Path
 
-import pytest
 from httpserver import Content, LocalServer, Redirect, Sequence, Status, soft_404, too_many
 from pypdf import PdfReader, PdfWriter
 

@@ -226,7 +226,7 @@ def test_table_fits_80_columns_and_ends_with_a_summary(server: LocalServer, tmp_
 def test_progress_counts_documents_bytes_and_busy_hosts() -> None:
     from linkwatch.observation import Observation
     from linkwatch.plan import Task
-    from linkwatch.run import _Progress
+    from linkwatch.progress import Progress as _Progress
 
     progress = _Progress(enabled=False, total=3)
     seen: list[tuple[str, str]] = []
@@ -244,7 +244,7 @@ def test_progress_counts_documents_bytes_and_busy_hosts() -> None:
 
 
 def test_progress_is_off_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from linkwatch.run import _Progress
+    from linkwatch.progress import Progress as _Progress
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     with _Progress(enabled=True, total=5) as progress:
@@ -254,7 +254,7 @@ def test_progress_is_off_when_stderr_is_not_a_terminal(monkeypatch: pytest.Monke
 
 def test_progress_draws_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from linkwatch.observation import Observation
-    from linkwatch.run import _Progress
+    from linkwatch.progress import Progress as _Progress
 
     class Tty(io.StringIO):
         def isatty(self) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from httpserver import Content, LocalServer, Status
+from httpserver import Content, LocalServer
 
 from linkwatch import __version__
 from linkwatch.cli import main

@@ -14,7 +14,6 @@ import hashlib
 import os
 import random
 import resource
-import shutil
 import signal
 import sqlite3
 import subprocess

@@ -11,7 +11,6 @@ line breaks for workflow commands. JSON keeps the data exactly but escapes every
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import re
 import xml.etree.ElementTree as ET

@@ -1,0 +1,119 @@
+"""Observe one document: fetch its URL (then its mirrors), inspect the bytes, judge, keep the bytes.
+
+Runs in the run's worker threads, one document at a time each; everything it produces goes back
+to the main thread as an :class:`Outcome` (only the main thread records).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .blobs import BlobStore
+from .compare import Finding, judge
+from .fetch import Fetcher
+from .inspect import Inspection, Inspector
+from .manifest import Document
+from .observation import Observation
+from .plan import Task
+from .wayback import SUGGEST_FOR, Memento, Wayback
+from .webpage import inspect_page
+
+
+@dataclass
+class Outcome:
+    """What observing one document produced, handed from a worker thread to the recorder."""
+
+    task: Task
+    observation: Observation
+    findings: list[Finding]
+    stored: bool = False
+    memento: Memento | None = None  # a web archive capture (--suggest)
+
+
+class Observer:
+    """Observes one document: fetch (primary URL, then mirrors), inspect, judge, keep bytes."""
+
+    def __init__(self, fetcher: Fetcher, inspector: Inspector, blobs: BlobStore, tmp: Path, *,
+                 keep_bytes: bool, transient: int = 1, availability_only: bool = False,
+                 wayback: Wayback | None = None, suggest: bool = False) -> None:
+        self.fetcher, self.inspector, self.blobs, self.tmp = fetcher, inspector, blobs, tmp
+        self.keep_bytes = keep_bytes  # linkwatch archive: put new bytes in the blob store
+        self.transient = transient  # Options.transient, for compare.judge
+        self.availability_only = availability_only  # HTTP only: no body, no inspection
+        self.wayback, self.suggest = wayback, suggest
+
+    def observe(self, task: Task) -> Outcome:
+        outcome = self._observe_urls(task)
+        if self.wayback is not None and (self.suggest or task.document.suggest) \
+                and outcome.observation.status in SUGGEST_FOR:
+            # In this worker thread, after judging: a slow web archive never holds up the recorder.
+            kept = task.archived_sha256
+            blob = self.blobs.path_for(kept) if kept and self.blobs.has(kept) else None
+            lookup = self.wayback.lookup(task.document.url, task.last_good_at, blob)
+            outcome.findings.append(lookup.finding())
+            outcome.memento = lookup.memento
+        return outcome
+
+    def _observe_urls(self, task: Task) -> Outcome:
+        doc = task.document
+        first: Outcome | None = None
+        for url in doc.urls:
+            outcome = self._observe_url(task, url)
+            if outcome.observation.status == "ok" or first is None:
+                if first is not None:  # a mirror answered where the primary did not
+                    outcome.findings.append(Finding(
+                        "mirror", "warning", f"primary URL failed ({first.observation.status}); served by mirror {url}"))
+                if outcome.observation.status == "ok":
+                    return outcome
+                first = first or outcome
+        assert first is not None
+        return first
+
+    def _observe_url(self, task: Task, url: str) -> Outcome:
+        if self.availability_only:
+            return self._check_url(task, url)
+        doc = task.document
+        cached = task.validators.get(url)
+        fetched = self.fetcher.fetch(url, self.tmp, etag=cached.etag if cached else None,
+                                     last_modified=cached.last_modified if cached else None)
+        obs = Observation.from_fetch(doc.id, fetched, __version__)
+        stored = False
+        try:
+            if obs.not_modified and cached is not None:
+                obs = obs.carry_content(cached)
+                obs.archived = cached.archived
+            elif fetched.body_path is not None:
+                obs.inspection = self._inspect(doc, obs, fetched.body_path)
+            obs.status, findings = judge(doc, obs, task.previous, streak=task.streak, transient=self.transient)
+            if self.keep_bytes and fetched.body_path is not None and obs.sha256:
+                self.blobs.put(fetched.body_path, obs.sha256)
+                obs.archived = stored = True
+        finally:
+            if fetched.body_path is not None:
+                Path(fetched.body_path).unlink(missing_ok=True)
+        return Outcome(task, obs, findings, stored)
+
+    def _check_url(self, task: Task, url: str) -> Outcome:
+        """Availability only: HEAD, no body, no inspection, no validators (a 304 would save nothing).
+
+        A server that mishandles HEAD (405, 501, or any error but 404/410) is asked again with GET,
+        its body discarded unread, as link checkers do."""
+        fetched = self.fetcher.fetch(url, self.tmp, want_body=False, method="HEAD")
+        code = fetched.http_status
+        if code is not None and code >= 400 and code not in _HEAD_TRUSTED:
+            fetched = self.fetcher.fetch(url, self.tmp, want_body=False)
+        obs = Observation.from_fetch(task.document.id, fetched, __version__)
+        obs.status, findings = judge(task.document, obs, task.previous, streak=task.streak,
+                                     transient=self.transient, availability_only=True)
+        return Outcome(task, obs, findings)
+
+    def _inspect(self, doc: Document, obs: Observation, body: Path) -> Inspection | None:
+        if obs.sniffed == "pdf":
+            return self.inspector.inspect(body)
+        if obs.sniffed == "html" and doc.kind == "page":
+            return inspect_page(body)
+        return None
+
+
+_HEAD_TRUSTED = frozenset({404, 410})  # a HEAD answered with these is not asked again with GET
