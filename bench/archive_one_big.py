@@ -9,7 +9,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 from pathlib import Path
 from httpserver import LocalServer, Content
 import linkwatch
-pdfs = sorted(HERE.parent / "tests" / "fixtures" / "pdfs".glob("*.pdf"))
+pdfs = sorted((HERE.parent / "tests" / "fixtures" / "pdfs").glob("*.pdf"))
 data = b"".join(p.read_bytes() for p in pdfs)
 body = data * (100 * 2**20 // len(data))
 with LocalServer() as s:
