@@ -18,6 +18,7 @@ title-case modifiers listed in :data:`TITLE_CASE_MODIFIERS` (``Add.1``, ``Corr.1
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 # Hyphen, non-breaking hyphen, figure dash, en dash, em dash, minus sign: all seen between the
@@ -232,6 +233,22 @@ def _later_edition(old: Symbol, new: Symbol) -> bool:
     return b > a and same_but_session == old
 
 
+def _candidates(text: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Every symbol-shaped match in ``text`` with its normalised form.
+
+    A candidate needs a digit (``HIV/AIDS`` and ``TCP/IP`` are not symbols); a ``(year)`` suffix is
+    kept only on Security Council resolutions, where it is part of the symbol.
+    """
+    for m in _SYMBOL.finditer(text):
+        raw = m.group(0)
+        if not any(c.isdigit() for c in raw):
+            continue
+        sym = normalise(raw)
+        if not sym.startswith("S/RES/"):
+            sym = re.sub(r" \(\d{4}\)$", "", sym)
+        yield m, sym
+
+
 def find_symbol_groups(text: str) -> list[tuple[list[str], int]]:
     """Symbols in free text with joint symbols kept together: ``[(parts, offset), …]``.
 
@@ -240,13 +257,7 @@ def find_symbol_groups(text: str) -> list[tuple[list[str], int]]:
     """
     groups: list[tuple[list[str], int]] = []
     last_end = -1
-    for m in _SYMBOL.finditer(text):
-        raw = m.group(0)
-        if not any(c.isdigit() for c in raw):
-            continue
-        sym = normalise(raw)
-        if not sym.startswith("S/RES/"):
-            sym = re.sub(r" \(\d{4}\)$", "", sym)
+    for m, sym in _candidates(text):
         between = text[last_end:m.start()] if last_end >= 0 else None
         if groups and between is not None and _JOINER.fullmatch(between):
             groups[-1][0].append(sym)
@@ -297,13 +308,7 @@ def find_symbols(text: str) -> list[str]:
     """
     found: list[str] = []
     seen: set[str] = set()
-    for m in _SYMBOL.finditer(text):
-        raw = m.group(0)
-        if not any(c.isdigit() for c in raw):
-            continue
-        sym = normalise(raw)
-        if not sym.startswith("S/RES/"):
-            sym = re.sub(r" \(\d{4}\)$", "", sym)
+    for _, sym in _candidates(text):
         if key(sym) not in seen:
             seen.add(key(sym))
             found.append(sym)
