@@ -10,20 +10,20 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from . import fixity as _fixity
 from . import discover as _discover
+from . import fixity as _fixity
+from . import manifest as _manifest
 from . import resolve as _resolve
 from . import timeline as _timeline
 from . import warc as _warc
 from .fixity import FixityReport
 from .index import Event
-from . import manifest as _manifest
-from .versions import VersionDiff
-from .versions import diff as _diff
 from .inspect import Inspection, Inspector
 from .manifest import Document
 from .report import Report
 from .run import Archive, Options, execute
+from .versions import VersionDiff
+from .versions import diff as _diff
 
 
 def options(**overrides: Any) -> Options:
@@ -55,31 +55,22 @@ def status(manifests: str | Path | list[str | Path] | None = None, archive: str 
     """The latest known state from the index, without the network (all documents, or a manifest's)."""
     paths = _paths(manifests) if manifests else []
     docs = [d for m in _manifest.load_all(paths) for d in m.documents] if paths else None
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         return _timeline.status(store.index, docs, paths or None)
-    finally:
-        store.close()
 
 
 def history(document: str, archive: str | Path | None = None) -> tuple[Document, list[_timeline.Entry]]:
     """Every observation of one document (by id or symbol), oldest first."""
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         return _timeline.history(store.index, document)
-    finally:
-        store.close()
 
 
 def diff(document: str, old: str | None = None, new: str | None = None,
          archive: str | Path | None = None) -> VersionDiff:
     """Metadata changes and a unified text diff between two archived versions (default: the last two)."""
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         with Inspector(workers=1) as inspector:
             return _diff(store.index, store.blobs, inspector, document, old, new)
-    finally:
-        store.close()
 
 
 def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeout: float = 60.0) -> list[tuple[str, Inspection]]:
@@ -91,31 +82,22 @@ def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeou
 
 def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:
     """Re-hash every stored snapshot (or a random ``sample_percent``) against the index; no network."""
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         return _fixity.verify(store.index, store.blobs, sample_percent)
-    finally:
-        store.close()
 
 
 def events(document: str | None = None, archive: str | Path | None = None) -> list[Event]:
     """Preservation events (ingest, fixity-check, export) of one document (id or symbol), or all."""
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         doc_id = _timeline.find_document(store.index, document).id if document else None
         return store.index.events(doc_id)
-    finally:
-        store.close()
 
 
 def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
     """Write one WARC with the latest archived version of each document (of ``manifest``, or all)."""
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         docs = _documents(store, manifest)
         return _warc.export(store.index, store.blobs, Path(dest), docs)
-    finally:
-        store.close()
 
 
 def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versions: bool = False,
@@ -128,15 +110,17 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
     from . import bag as _bag
 
     loaded = _manifest.load(str(manifest)) if manifest is not None else None
-    store = Archive(options(archive=archive).archive)
-    try:
+    with _open(archive) as store:
         docs = list(loaded.documents) if loaded else store.index.documents()
         report = _timeline.status(store.index, docs, [loaded.path] if loaded else None)
         done = _bag.export(store.index, store.blobs, Path(dest), docs, report, all_versions=all_versions,
                            organization=organization, manifest=loaded)
         return done.path
-    finally:
-        store.close()
+
+
+def _open(archive: str | Path | None) -> Archive:
+    """The archive folder (``archive``, else $LINKWATCH_ARCHIVE, else ./archive), closed by ``with``."""
+    return Archive(options(archive=archive).archive)
 
 
 def _documents(store: Archive, manifest: str | Path | None) -> list[Document]:

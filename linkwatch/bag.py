@@ -49,6 +49,7 @@ from .observation import Observation
 from .record import AGENT
 from .report import SYMBOL_JOINER, Report
 from .run import RunFailed
+from .timestamps import now
 
 CHECKSUMS = ("sha256", "sha512")
 MAX_NAME = 120  # characters of a payload file name, extension included
@@ -139,7 +140,7 @@ def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document]
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    at = _now()
+    at = now()
     index.add_events([Event(at=at, kind="export", outcome="success", sha256=v.sha256, document_id=v.document.id,
                             agent=AGENT, detail=f"exported to BagIt bag {dest} as data/{name}")
                       for v, name in zip(chosen, names)])
@@ -269,7 +270,7 @@ def _index_csv(versions: list[Version], names: list[str]) -> str:
 
 
 def _fail(index: Index, v: Version, problem: str) -> None:
-    index.add_event(Event(at=_now(), kind="export", outcome="failure", sha256=v.sha256, document_id=v.document.id,
+    index.add_event(Event(at=now(), kind="export", outcome="failure", sha256=v.sha256, document_id=v.document.id,
                           agent=AGENT, detail=f"not exported to a BagIt bag: {problem}"))
     raise RunFailed(f"{v.document.id}: {problem}; no bag written")
 
@@ -282,7 +283,3 @@ def _fsync_tree(root: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,15 +14,15 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import __version__, api
-from .versions import NoVersions, VersionDiff
 from .formats import FORMATS, render
 from .formats._text import clean
-from .progress import human_size
 from .index import Event
-from .timeline import Entry, UnknownDocument
 from .manifest import Document, ManifestError
+from .progress import human_size
 from .report import Report
 from .run import RunFailed
+from .timeline import Entry, UnknownDocument
+from .versions import NoVersions, VersionDiff
 from .wayback import DEFAULT_CDX_URL
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
@@ -359,7 +359,7 @@ def _discover(args: argparse.Namespace) -> int:
 
 # -- rendering helpers for the look-back commands ------------------------------------------------
 def _inspection_dict(ins: object) -> dict[str, object]:
-    d = asdict(ins)  # type: ignore[call-overload]
+    d = ins.to_dict()  # type: ignore[attr-defined]
     return {k: d.get(k) for k in ("symbols", "title", "lang", "pages", "placeholder", "reissued", "error")}
 
 

@@ -23,7 +23,6 @@ import re
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -34,7 +33,14 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from . import __version__, quirks
 from .ratelimit import HostLimiter
-from .retry import RETRY_AFTER_STATUSES, RETRYABLE_STATUSES, call_with_retries, parse_retry_after, retrying
+from .retry import (
+    RETRY_AFTER_STATUSES,
+    RETRYABLE_STATUSES,
+    call_with_retries,
+    parse_retry_after,
+    retrying,
+)
+from .timestamps import now
 
 
 @dataclass
@@ -379,7 +385,7 @@ class Fetcher:
         only: the body is never read. ``method="HEAD"`` (with ``want_body=False``) asks for no body
         at all, every hop included.
         """
-        started_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        started_at = now()
         t0 = time.monotonic()
         headers = self.request_headers(etag=etag, last_modified=last_modified)
         result = FetchResult(url=url, started_at=started_at, attempts=0)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from . import __version__
 from .blobs import BlobStore, hash_file
 from .index import Event, Index
+from .timestamps import now
 
 AGENT = f"linkwatch {__version__}"
 
@@ -48,7 +48,7 @@ def verify(index: Index, blobs: BlobStore, sample_percent: float | None = None,
         problem = _check(blobs, row["sha256"], row["sha512"], row["size"])
         if problem:
             report.problems.append(problem)
-        events.append(Event(at=_now(), kind="fixity-check", outcome="failure" if problem else "success",
+        events.append(Event(at=now(), kind="fixity-check", outcome="failure" if problem else "success",
                             sha256=row["sha256"], agent=AGENT,
                             detail=problem.detail if problem else "sha256 and sha512 match"))
     known = {row["sha256"] for row in rows}
@@ -75,7 +75,3 @@ def _sample(rows: list, percent: float | None, rng: random.Random) -> list:
         return list(rows)
     count = max(1, round(len(rows) * percent / 100)) if rows else 0
     return rng.sample(list(rows), count)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,7 +7,6 @@ A manifest is written by people and read by CI, so every mistake is reported as
 from __future__ import annotations
 
 import bisect
-
 import os
 import re
 import sys

@@ -11,10 +11,9 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
@@ -24,15 +23,16 @@ from .fetch import FetchConfig, Fetcher
 from .index import Index, SchemaTooNew
 from .inspect import Inspector
 from .manifest import Document, load_all
-from .resolve import DEFAULT as DEFAULT_RESOLVERS
-from .resolve import Resolvers
 from .observation import Observation
 from .observe import Observer, Outcome
 from .plan import Task, plan
 from .progress import Progress
 from .record import Recorder
 from .report import DocumentResult, Report
+from .resolve import DEFAULT as DEFAULT_RESOLVERS
+from .resolve import Resolvers
 from .shard import select as select_shard
+from .timestamps import now
 from .warc import WarcLog, open_run_warc
 from .wayback import DEFAULT_CDX_URL, open_wayback
 
@@ -86,8 +86,6 @@ class Options:
                            secret_values=self.secret_values)
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Archive:
@@ -111,9 +109,11 @@ class Archive:
     def close(self) -> None:
         self.index.close()
 
+    def __enter__(self) -> Archive:
+        return self
 
-def open_archive(root: Path) -> Archive:
-    return Archive(root)
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
@@ -307,5 +307,3 @@ def _probe_writable(folder: Path) -> None:
     probe = folder / f".probe-{os.getpid()}"
     probe.write_bytes(b"")
     probe.unlink()
-
-

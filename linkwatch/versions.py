@@ -5,11 +5,11 @@ import difflib
 from dataclasses import dataclass, field
 
 from .blobs import BlobStore
-from .timeline import find_document
 from .index import Index
 from .inspect import Inspector
 from .manifest import Document
 from .observation import Observation
+from .timeline import find_document
 
 
 class NoVersions(LookupError):
