@@ -49,6 +49,7 @@ LYCHEE = PEERS / "venv" / "bin" / "lychee"
 LINKCHECKER = PEERS / "venv" / "bin" / "linkchecker"
 LINKINATOR = PEERS / "npm" / "node_modules" / ".bin" / "linkinator"
 LINKWATCH = [sys.executable, "-m", "linkwatch"]
+ONLY = os.environ.get("BENCH_ONLY", "")  # run only the tools whose row name contains this
 TUNED = ["--concurrency", "64", "--per-host", "64", "--min-interval", "0"]
 
 
@@ -182,6 +183,7 @@ def availability(n: int, rounds: int, defaults: bool) -> None:
             ("LinkChecker, defaults", lc, lambda r: broken_linkchecker(r["stdout"]), False),
             ("linkinator, defaults", li, lambda r: broken_linkinator(r["stdout"]), False),
         ]
+    tools = [t for t in tools if ONLY in t[0]]
     server = site.Nginx(root, PORT)
     rows = []
     try:

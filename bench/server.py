@@ -33,7 +33,8 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WORK = HERE / ".work"
+# BENCH_WORK gives each concurrent user of the harness its own generated sites and logs.
+WORK = Path(os.environ.get("BENCH_WORK", HERE / ".work")).resolve()
 FIXTURES = HERE.parent / "tests" / "fixtures" / "pdfs"
 
 NGINX_CONF = """\

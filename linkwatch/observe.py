@@ -11,7 +11,7 @@ from pathlib import Path
 from . import __version__
 from .blobs import BlobStore
 from .compare import Finding, judge
-from .fetch import Fetcher
+from .fetch import Fetcher, FetchResult
 from .inspect import Inspection, Inspector
 from .manifest import Document
 from .observation import Observation
@@ -95,14 +95,12 @@ class Observer:
         return Outcome(task, obs, findings, stored)
 
     def _check_url(self, task: Task, url: str) -> Outcome:
-        """Availability only: HEAD, no body, no inspection, no validators (a 304 would save nothing).
+        """Availability only: HEAD, no body, no inspection, no validators (a 304 would save nothing)."""
+        return self.checked(task, self.fetcher.probe(url))
 
-        A server that mishandles HEAD (405, 501, or any error but 404/410) is asked again with GET,
-        its body discarded unread, as link checkers do."""
-        fetched = self.fetcher.fetch(url, self.tmp, want_body=False, method="HEAD")
-        code = fetched.http_status
-        if code is not None and code >= 400 and code not in _HEAD_TRUSTED:
-            fetched = self.fetcher.fetch(url, self.tmp, want_body=False)
+    def checked(self, task: Task, fetched: FetchResult) -> Outcome:
+        """Judge an availability check of ``task``'s URL (:meth:`Fetcher.probe` or the bulk
+        :class:`~linkwatch.fetch.Prober`)."""
         obs = Observation.from_fetch(task.document.id, fetched, __version__)
         obs.status, findings = judge(task.document, obs, task.previous, streak=task.streak,
                                      transient=self.transient, availability_only=True)
@@ -115,5 +113,3 @@ class Observer:
             return inspect_page(body)
         return None
 
-
-_HEAD_TRUSTED = frozenset({404, 410})  # a HEAD answered with these is not asked again with GET

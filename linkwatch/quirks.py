@@ -40,9 +40,10 @@ def is_bot_challenge(status: int, headers: Mapping[str, str]) -> bool:
     Cloudflare answers 403 (or 503) with ``cf-mitigated: challenge``. Neither is the document,
     and neither means the document is gone: the status is ``blocked``.
     """
-    low = {k.lower(): v.lower() for k, v in headers.items()}
-    if low.get("x-amzn-waf-action", "").strip() in ("challenge", "captcha"):
-        return True
-    if low.get("cf-mitigated", "").strip() == "challenge":
-        return True
+    for name, value in headers.items():  # runs for every response: no lowercased copy of the dict
+        if name.lower() in _CHALLENGE_HEADERS and value.strip().lower() in _CHALLENGE_HEADERS[name.lower()]:
+            return True
     return False
+
+
+_CHALLENGE_HEADERS = {"x-amzn-waf-action": ("challenge", "captcha"), "cf-mitigated": ("challenge",)}

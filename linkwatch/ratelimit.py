@@ -11,10 +11,11 @@ the same host.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
 
@@ -98,3 +99,33 @@ class HostLimiter:
         """Hosts seen so far (for diagnostics)."""
         with self._lock:
             return sorted(self._hosts)
+
+
+class AsyncHostLimiter:
+    """:class:`HostLimiter` for coroutines on one event loop (the bulk availability path).
+
+    The same rules — ``per_host`` in flight, ``min_interval`` between starts — with asyncio
+    primitives; no locks, since everything runs on the loop's thread.
+    """
+
+    def __init__(self, per_host: int = 2, min_interval: float = 0.0) -> None:
+        if per_host < 1:
+            raise ValueError(f"per_host must be >= 1, got {per_host}")
+        self.per_host, self.min_interval = per_host, min_interval
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        key = host.lower()
+        slots = self._slots.get(key)
+        if slots is None:
+            slots = self._slots[key] = asyncio.Semaphore(self.per_host)
+        async with slots:
+            if self.min_interval > 0:
+                now = time.monotonic()
+                start = max(now, self._next_start.get(key, 0.0))
+                self._next_start[key] = start + self.min_interval
+                if start > now:
+                    await asyncio.sleep(start - now)
+            yield

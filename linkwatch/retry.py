@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import tenacity
 
@@ -124,12 +124,21 @@ def retrying(
     Calling it returns the last outcome, whether it succeeded or retries ran out (no
     ``RetryError``). Exceptions raised by the callable propagate unchanged, never retried.
     """
-    return tenacity.Retrying(
+    return tenacity.Retrying(sleep=sleep, **_rules(retries, backoff, backoff_max, retry_after_cap))
+
+
+def async_retrying(*, retries: int, backoff: float, backoff_max: float,
+                   retry_after_cap: float) -> tenacity.AsyncRetrying:
+    """:func:`retrying` for coroutines: the same rules, waiting with ``asyncio.sleep``."""
+    return tenacity.AsyncRetrying(**_rules(retries, backoff, backoff_max, retry_after_cap))
+
+
+def _rules(retries: int, backoff: float, backoff_max: float, retry_after_cap: float) -> dict[str, Any]:
+    return dict(
         stop=tenacity.stop_after_attempt(max(0, retries) + 1) | _GiveUpOnLongRetryAfter(retry_after_cap),
         wait=_WaitRetryAfterOrBackoff(backoff, backoff_max),
         retry=tenacity.retry_if_result(lambda outcome: outcome.retryable),
         retry_error_callback=lambda state: state.outcome.result(),
-        sleep=sleep,
         reraise=True,
     )
 
@@ -151,3 +160,21 @@ def call_with_retries(attempt: Callable[[], O], policy: tenacity.Retrying) -> tu
 
     # copy(): a Retrying keeps per-call statistics; a private copy keeps concurrent calls apart.
     return policy.copy()(counted), count
+
+
+async def call_with_retries_async(attempt: Callable[[], Awaitable[O]],
+                                  policy: tenacity.AsyncRetrying) -> tuple[O, int]:
+    """:func:`call_with_retries` for a coroutine function ``attempt``."""
+    first = await attempt()
+    if not first.retryable:
+        return first, 1
+    count, replay = 1, [first]
+
+    async def counted() -> O:
+        nonlocal count
+        if replay:
+            return replay.pop()
+        count += 1
+        return await attempt()
+
+    return await policy.copy()(counted), count

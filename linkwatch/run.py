@@ -6,6 +6,7 @@ writes the index (one writer, short transactions).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
@@ -19,7 +20,7 @@ from pathlib import Path
 from . import __version__
 from .blobs import BlobStore
 from .compare import Finding, worst
-from .fetch import FetchConfig, Fetcher
+from .fetch import FetchConfig, Fetcher, Prober
 from .index import Index, SchemaTooNew
 from .inspect import Inspector
 from .manifest import Document, load_all
@@ -249,7 +250,11 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
         observer = Observer(fetcher, inspector, archive.blobs, tmp, keep_bytes=keep_bytes,
                             transient=options.transient, availability_only=options.availability_only,
                             wayback=wayback, suggest=options.suggest)
-        for batch in _bounded_map(advance.watch(observer.observe), tasks, options.concurrency):
+        bulk, rest = _bulk_tasks(tasks, options, suggesting)
+        batches = itertools.chain(
+            _probed(observer, Prober(options.fetch_config(), options.concurrency, process=True), bulk),
+            _bounded_map(advance.watch(observer.observe), rest, options.concurrency))
+        for batch in batches:
             # Whatever finished together is recorded in one transaction: one commit per batch,
             # not per document (never waiting for more: a crash loses nothing that had finished).
             with archive.index.transaction():
@@ -265,6 +270,24 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
             for outcome in batch:
                 advance(outcome.task.document.id, outcome.observation)
     return [results[i] for i in sorted(results)]
+
+
+def _bulk_tasks(tasks: list[Task], options: Options, suggesting: bool) -> tuple[list[Task], list[Task]]:
+    """The tasks for the bulk availability path (:class:`~linkwatch.fetch.Prober`), and the rest.
+
+    Availability checks of a single URL go in bulk on one event loop: per request it costs a third
+    of the thread pool's (bench/RESULTS.md). Mirrors (tried one after another) and web-archive
+    suggestions take the thread pool, as every full check does."""
+    if not options.availability_only or suggesting:
+        return [], tasks
+    bulk = [t for t in tasks if len(t.document.urls) == 1]
+    return bulk, [t for t in tasks if len(t.document.urls) != 1]
+
+
+def _probed(observer: Observer, prober: Prober, tasks: list[Task]) -> Iterator[list[Outcome]]:
+    """Outcomes of the bulk availability path, in batches as they complete."""
+    for batch in prober.probe_all((i, t.document.urls[0]) for i, t in enumerate(tasks)):
+        yield [observer.checked(tasks[i], fetched) for i, fetched in batch]
 
 
 def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[list[Outcome]]:

@@ -1,0 +1,206 @@
+"""The bulk availability path (:class:`linkwatch.fetch.Prober`, asyncio) against the blocking
+:meth:`Fetcher.probe`: same servers misbehaving on purpose, same verdicts; and its own duties —
+bounded scheduling, politeness, cancellation, errors that are bugs."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from httpserver import (
+    Content,
+    Delay,
+    Hang,
+    HugeHeader,
+    LocalServer,
+    Raw,
+    Redirect,
+    Sequence,
+    Status,
+    cf_challenge,
+    challenge,
+    tls_context,
+    too_many,
+)
+
+from linkwatch.fetch import FetchConfig, Fetcher, FetchResult, Prober
+
+PDF = Path(__file__).parent / "fixtures" / "pdfs" / "A_80_62.en.pdf"
+FAST = FetchConfig(timeout=0.5, retries=2, backoff=0.01, backoff_max=0.05, per_host=4, min_interval=0.0)
+
+
+def _no_head(then):
+    def handler(ex) -> None:
+        (Status(405) if ex.method == "HEAD" else then)(ex)
+    return handler
+
+
+def _routes(server: LocalServer, prefix: str) -> dict[str, str]:
+    """One fresh set of misbehaving routes under ``prefix`` (Sequence handlers keep state)."""
+    pdf = Content.file(PDF, "application/pdf")
+    p = prefix
+    return {
+        "ok": server.route(f"{p}/a.pdf", pdf),
+        "gone": server.route(f"{p}/gone.pdf", Status(404)),
+        "410": server.route(f"{p}/410.pdf", Status(410)),
+        "forbidden": server.route(f"{p}/forbidden.pdf", Status(403)),
+        "no-head": server.route(f"{p}/nohead.pdf", _no_head(pdf)),
+        "flaky": server.route(f"{p}/flaky.pdf", Sequence(Status(503), Status(500), pdf)),
+        "always-500": server.route(f"{p}/500.pdf", Status(500)),
+        "429-then-ok": server.route(f"{p}/429.pdf", Sequence(too_many(0), pdf)),
+        "429-too-long": server.route(f"{p}/429long.pdf", too_many(3600)),
+        "chain": server.route(f"{p}/r1", Redirect(f"{p}/r2", 302)),
+        "_r2": server.route(f"{p}/r2", Redirect(f"{p}/a.pdf", 301)),
+        "loop": server.route(f"{p}/loop1", Redirect(f"{p}/loop2")),
+        "_loop2": server.route(f"{p}/loop2", Redirect(f"{p}/loop1")),
+        "to-ftp": server.route(f"{p}/ftp", Redirect("ftp://example.org/a.pdf")),
+        "non-ascii-location": server.route(f"{p}/accent", Redirect(f"{p}/d%C3%A9j%C3%A0.pdf")),
+        "_accent-target": server.route(f"{p}/d%C3%A9j%C3%A0.pdf", pdf),
+        "waf": server.route(f"{p}/waf.pdf", challenge()),
+        "cloudflare": server.route(f"{p}/cf.pdf", cf_challenge()),
+        "hang": server.route(f"{p}/hang.pdf", Hang(10)),
+        "huge-header": server.route(f"{p}/huge.pdf", HugeHeader()),
+        "odd-reason": server.route(f"{p}/odd.pdf", Raw(200, "Fine Thanks", [("Content-Type", "application/pdf")])),
+        "bad-scheme": "mailto:someone@example.org",
+        "refused": f"http://127.0.0.1:{_closed_port()}/x.pdf",
+    }
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _facts(r: FetchResult, prefix: str) -> dict:
+    """What both clients must agree on (URLs with the per-client prefix taken out)."""
+    def plain(url: str | None) -> str | None:
+        return url.replace(prefix, "/P") if url else url
+    return {
+        "status": r.http_status, "kind": r.error_kind, "final": plain(r.final_url),
+        "hops": [(plain(h.url), h.status) for h in r.redirects], "attempts": r.attempts,
+        "type": r.content_type, "reason": r.reason, "failed": r.error is not None,
+        "sent": {k: v for k, v in r.request_headers.items()},
+    }
+
+
+@pytest.fixture(params=[False, True], ids=["thread", "process"])
+def process(request) -> bool:
+    """Every test runs the event loop both ways: in a thread, and in a child process."""
+    return request.param
+
+
+def _probe(config: FetchConfig, urls: dict[str, str], concurrency: int = 8, *, process: bool) -> dict[str, FetchResult]:
+    out: dict[str, FetchResult] = {}
+    for batch in Prober(config, concurrency, process=process).probe_all(urls.items()):
+        out.update(batch)
+    return out
+
+
+def test_prober_judges_every_misbehaving_server_as_the_fetcher_does(server: LocalServer, process: bool) -> None:
+    sync_urls, bulk_urls = _routes(server, "/sync"), _routes(server, "/bulk")
+    with Fetcher(FAST) as fetcher:
+        expected = {k: _facts(fetcher.probe(u), "/sync") for k, u in sync_urls.items() if not k.startswith("_")}
+    got = {k: _facts(r, "/bulk") for k, r in _probe(FAST, bulk_urls, process=process).items() if not k.startswith("_")}
+    assert got == expected
+    # And the verdicts are the ones a user expects (not merely equal).
+    assert got["ok"]["status"] == 200 and got["gone"]["status"] == 404
+    assert got["flaky"]["status"] == 200 and got["flaky"]["attempts"] == 3
+    assert got["always-500"]["attempts"] == 3 and got["429-too-long"]["attempts"] == 1
+    assert got["chain"]["hops"] == [(server.url("/P/r1"), 302), (server.url("/P/r2"), 301)]
+    assert got["chain"]["final"] == server.url("/P/a.pdf")
+    assert got["loop"]["kind"] == "redirect-loop" and got["to-ftp"]["kind"] == "scheme"
+    assert got["waf"]["kind"] == got["cloudflare"]["kind"] == "challenge"
+    assert got["hang"]["kind"] == "timeout" and got["huge-header"]["kind"] == "protocol"
+    assert got["refused"]["kind"] == "connection" and got["bad-scheme"]["kind"] == "scheme"
+    assert got["odd-reason"]["reason"] == "Fine Thanks" and got["non-ascii-location"]["status"] == 200
+    # HEAD first; GET only where HEAD was refused; no PDF body byte sent to either client.
+    assert [r.method for r in server.requests("/bulk/nohead.pdf")] == ["HEAD", "GET"]
+    assert [r.method for r in server.requests("/bulk/gone.pdf")] == ["HEAD"]
+    assert server.body_bytes("/bulk/a.pdf") == 0
+
+
+def test_prober_errors_are_worded_like_the_fetchers(server: LocalServer, process: bool) -> None:
+    urls = {"hang": server.route("/hang", Hang(10)), "gone": server.route("/gone", Status(404)),
+            "refused": f"http://127.0.0.1:{_closed_port()}/x", "429": server.route("/429", too_many(3600))}
+    config = FetchConfig(timeout=0.5, retries=0, min_interval=0.0)
+    with Fetcher(config) as fetcher:
+        expected = {k: fetcher.probe(u).error for k, u in urls.items()}
+    assert {k: r.error for k, r in _probe(config, urls, process=process).items()} == expected
+
+
+def test_prober_records_provenance(server: LocalServer, process: bool) -> None:
+    url = server.route("/a.pdf", Content.file(PDF, "application/pdf"))
+    config = FetchConfig(min_interval=0.0, host_headers={"127.0.0.1": {"Authorization": "Bearer s3cret"}})
+    result = _probe(config, {"a": url}, process=process)["a"]
+    assert result.remote_addr == "127.0.0.1" and result.started_at.endswith("Z")
+    assert result.request_headers["Authorization"] == "<redacted>"
+    assert server.requests("/a.pdf")[0].headers["authorization"] == "Bearer s3cret"
+    assert result.etag and result.last_modified and result.response_headers["Content-Length"]
+
+
+def test_prober_verifies_tls_against_the_configured_bundle(tmp_path: Path, process: bool) -> None:
+    context, ca = tls_context(tmp_path / "tls")
+    with LocalServer(tls=context) as tls:
+        url = tls.route("/a.pdf", Content.file(PDF, "application/pdf"))
+        trusted = _probe(FetchConfig(min_interval=0.0, ca_bundle=str(ca)), {"a": url}, process=process)["a"]
+        untrusted = _probe(FetchConfig(min_interval=0.0, retries=0), {"a": url}, process=process)["a"]
+    assert trusted.http_status == 200
+    assert untrusted.http_status is None and untrusted.error_kind == "connection"
+    assert untrusted.error.startswith("TLS error")
+
+
+def test_prober_keeps_per_host_limits_and_intervals(server: LocalServer, process: bool) -> None:
+    urls = {str(i): server.route(f"/slow/{i}", Delay(0.1, Status(200))) for i in range(8)}
+    _probe(FetchConfig(per_host=2, min_interval=0.0), urls, concurrency=8, process=process)
+    assert server.max_in_flight() == 2
+    server.reset_counts()
+    urls = {str(i): server.route(f"/spaced/{i}", Status(200)) for i in range(5)}
+    _probe(FetchConfig(per_host=4, min_interval=0.1), urls, concurrency=8, process=process)
+    starts = sorted(r.received_at for r in server.requests())
+    assert all(b - a >= 0.09 for a, b in zip(starts, starts[1:]))
+
+
+def test_prober_reads_its_input_as_it_goes(server: LocalServer, process: bool) -> None:
+    url = server.route("/slow", Delay(0.02, Status(200)))
+    padding = "x" * 4000  # long URLs: the pipe to a child process fills after a dozen
+    pulled = 0
+
+    def items():
+        nonlocal pulled
+        for i in range(100):
+            pulled += 1
+            yield i, f"{url}?{i}&{padding}"
+
+    batches = Prober(FetchConfig(per_host=4, min_interval=0.0), concurrency=4, process=process).probe_all(items())
+    first = next(batches)
+    # A thread takes a URL when a request slot frees; a child process as its pipe drains (64 KiB).
+    bound = 64 if process else 4 + len(first) + 1
+    assert len(first) <= 4 and pulled <= bound  # never the whole manifest at once
+    assert sum(len(b) for b in batches) + len(first) == 100
+
+
+def test_closing_the_prober_early_cancels_what_is_left(server: LocalServer, process: bool) -> None:
+    fast = server.route("/fast", Status(200))
+    hang = server.route("/hang", Hang(30))
+    items = [("fast", fast)] + [(str(i), f"{hang}?{i}") for i in range(20)]
+    t0 = time.monotonic()
+    batches = Prober(FetchConfig(timeout=30, min_interval=0.0), concurrency=8, process=process).probe_all(items)
+    assert [key for key, _ in next(batches)] == ["fast"]  # the rest hang
+    batches.close()
+    assert time.monotonic() - t0 < 5
+    assert not [t for t in threading.enumerate() if t.name == "linkwatch-probe"]
+
+
+def test_a_bug_is_raised_not_reported_as_a_network_failure(server: LocalServer, process: bool) -> None:
+    url = server.route("/a", Status(200))
+
+    def items():
+        yield "a", url
+        raise RuntimeError("bug in the caller's iterator")
+
+    with pytest.raises(RuntimeError, match="bug in the caller"):
+        for _ in Prober(FetchConfig(min_interval=0.0), process=process).probe_all(items()):
+            pass
