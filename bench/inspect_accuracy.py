@@ -1,11 +1,12 @@
 """Accuracy and speed of page-1 inspection against a ground-truth TSV.
 
-    python bench/inspect_accuracy.py DIR TRUTH.tsv [--workers N] [--repeat R]
+    python bench/inspect_accuracy.py DIR TRUTH.tsv [--workers N] [--repeat R] [--engine auto|poppler|pypdf]
 
 TRUTH.tsv has the columns of tests/fixtures/pdfs/MANIFEST.tsv: file, symbols_on_page1
 (``;``-separated), lang, pages, bytes, sha256, title, note. Symbols are compared as sets after
 :func:`linkwatch.symbols.normalise`; titles with :func:`linkwatch.inspect.title_key` (case,
-quotes, dashes, spacing ignored), over the files that have an expected title.
+quotes, dashes, spacing ignored), over the files that have an expected title. The engine is
+linkwatch's default (poppler when pdftotext is installed) unless --engine says otherwise.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
 from linkwatch import symbols as unsymbols  # noqa: E402
-from linkwatch.inspect import Inspection, Inspector, read_pdf, title_key  # noqa: E402
+from linkwatch.inspect import Inspection, Inspector, read_pdf, read_pdf_poppler, title_key  # noqa: E402
 
 
 def _expected_symbols(cell: str) -> set[str]:
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("truth", type=Path)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3, help="timed passes over the files (default 3)")
+    ap.add_argument("--engine", default=None, help="auto, poppler or pypdf (default: $LINKWATCH_INSPECT_ENGINE, "
+                    "else auto)")
     args = ap.parse_args(argv)
 
     rows = list(csv.DictReader(args.truth.open(encoding="utf-8"), delimiter="\t"))
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         print("no files of the TSV found in", args.dir, file=sys.stderr)
         return 2
 
-    with Inspector(workers=args.workers) as inspector:
+    with Inspector(workers=args.workers, engine=args.engine) as inspector:
+        engine = inspector.engine
         t0 = time.perf_counter()
         inspector.inspect(args.dir / rows[0]["file"])  # spawns the worker
         cold = time.perf_counter() - t0
@@ -66,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     in_process = []
     for r in rows:
         t0 = time.perf_counter()
-        read_pdf(args.dir / r["file"])
+        read_pdf_poppler(args.dir / r["file"]) if engine == "poppler" else read_pdf(args.dir / r["file"])
         in_process.append(time.perf_counter() - t0)
 
     print(f"{'file':34} {'symbols':8} {'lang':5} {'title':6} {'ms':>6}  found")
@@ -88,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, (hit, n) in tallies.items():
         print(f"{name:8} {hit}/{n} = {100 * hit / n:.0f}%")
     all_sandboxed = [t for ts in sandboxed.values() for t in ts]
+    per_file = [statistics.median(ts) for ts in sandboxed.values()]
+    print(f"engine: {engine}")
+    print(f"median over files of the per-file median: {1000 * statistics.median(per_file):.1f} ms in a worker")
     print(f"mean time per file: {1000 * statistics.mean(all_sandboxed):.1f} ms in a worker "
           f"({len(all_sandboxed)} calls), {1000 * statistics.mean(in_process):.1f} ms in-process; "
           f"first call incl. worker start {1000 * cold:.0f} ms")

@@ -4,7 +4,9 @@ Started by :class:`linkwatch.inspect.Inspector`, never by hand (though
 ``python -m linkwatch.worker 1024`` works for debugging). Protocol, one JSON object per line:
 
 - worker → parent, once at start: ``{"ready": true, "pid": N, "rlimit_as": BYTES}``
-- parent → worker: ``{"op": "inspect", "path": P}`` → ``{"inspection": {...}}``
+- parent → worker: ``{"op": "inspect", "path": P, "engine": "pypdf"|"poppler", "pdftotext": EXE}``
+  → ``{"inspection": {...}}`` (engine "poppler" runs EXE, default ``pdftotext``, as a child: it
+  inherits the address-space limit, and the parent kills the worker's whole process group)
 - parent → worker: ``{"op": "text", "path": P, "max_pages": N|null}`` → ``{"text": "..."}`` or
   ``{"error": "..."}``
 
@@ -58,10 +60,12 @@ def _quiet() -> None:
 
 
 def _handle(message: dict) -> dict:
-    from .inspect import classify_error, read_pdf, read_text
+    from .inspect import classify_error, read_pdf, read_pdf_poppler, read_text
 
     op, path = message.get("op"), message.get("path", "")
     if op == "inspect":
+        if message.get("engine") == "poppler":
+            return {"inspection": read_pdf_poppler(path, message.get("pdftotext") or "pdftotext").to_dict()}
         return {"inspection": read_pdf(path).to_dict()}
     if op == "text":
         try:

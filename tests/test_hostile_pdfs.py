@@ -19,7 +19,7 @@ import pytest
 from hostile_files import HOSTILE, write_all
 from httpserver import Content, LocalServer
 
-from linkwatch.inspect import Inspector
+from linkwatch.inspect import Inspector, resolve_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFS = ROOT / "tests" / "fixtures" / "pdfs"
@@ -57,10 +57,16 @@ def test_the_set_is_what_it_claims(hostile: dict[str, Path]) -> None:
     assert hostile["zip.pdf"].read_bytes()[:2] == b"PK"
 
 
+def _expected(name: str, engine: str) -> str | None:
+    """HOSTILE's expectation for the engine at work: pdftotext reads the operator flood in ~0.4 s
+    (pypdf needs minutes), so under poppler it is read, with nothing to verify, not timed out."""
+    return None if (name, engine) == ("operators.pdf", "poppler") else HOSTILE[name][1]
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_each_hostile_file_is_reported_and_the_next_file_still_inspected(
         inspector: Inspector, hostile: dict[str, Path], name: str) -> None:
-    expected = HOSTILE[name][1]
+    expected = _expected(name, inspector.engine)
     before = inspector.pids()
     got = inspector.inspect(hostile[name])
     if expected is None:  # survived by pypdf: read, but nothing to verify on page 1
@@ -109,7 +115,9 @@ def test_a_run_over_every_hostile_file_reports_each_and_keeps_main_memory_bounde
     out = json.loads(done.stdout)
     docs = out["docs"]
     assert docs["good-1"][0] == docs["good-2"][0] == "ok"
-    for name, (_, expected) in HOSTILE.items():
+    engine = resolve_engine()  # the child's: same environment
+    for name in HOSTILE:
+        expected = _expected(name, engine)
         status, message = docs[name.removesuffix(".pdf")]
         if name in ("zip.pdf", "html.pdf"):  # judged by their bytes: never handed to pypdf
             assert status == "wrong-type" and "expected a PDF" in message, (name, message)

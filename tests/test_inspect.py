@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import zlib
 from collections.abc import Iterator
@@ -21,10 +22,16 @@ from linkwatch.inspect import (
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 TRUTH = list(csv.DictReader((PDFS / "MANIFEST.tsv").open(encoding="utf-8"), delimiter="\t"))
 
+# Every Inspector test runs on both page-1 engines (see tests/test_inspect_engines.py).
+_needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None and os.environ.get("LINKWATCH_REQUIRE_POPPLER") != "1",
+    reason="pdftotext (poppler-utils) is not installed")
+ENGINES = ["pypdf", pytest.param("poppler", marks=_needs_poppler)]
 
-@pytest.fixture(scope="module")
-def inspector() -> Iterator[Inspector]:
-    with Inspector(workers=2, timeout=30) as ins:
+
+@pytest.fixture(scope="module", params=ENGINES)
+def inspector(request: pytest.FixtureRequest) -> Iterator[Inspector]:
+    with Inspector(workers=2, timeout=30, engine=request.param) as ins:
         yield ins
 
 
@@ -136,8 +143,9 @@ def test_encrypted(inspector: Inspector, tmp_path: Path) -> None:
     assert opened.error is None and opened.pages == 1
 
 
-def test_timeout_kills_and_replaces_worker() -> None:
-    with Inspector(workers=1, timeout=30) as ins:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_timeout_kills_and_replaces_worker(engine: str) -> None:
+    with Inspector(workers=1, timeout=30, engine=engine) as ins:
         assert ins.inspect(PDFS / "TD_B_43_6.en.pdf").error is None
         [old] = ins.pids()
         # 1 ms cannot open a 400 kB PDF: an honest timeout, not a stub.
@@ -175,9 +183,11 @@ def _flate_bomb(path: Path, mib: int) -> Path:
     return path
 
 
-def test_memory_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_memory_limit(tmp_path: Path, engine: str) -> None:
     # The interpreter with pypdf already maps ~45 MB, so 70 MiB more cannot fit under 96 MiB.
-    with Inspector(workers=1, timeout=30, memory_mb=96) as ins:
+    # (poppler engine: pypdf decodes page 1's content streams before pdftotext's text is used.)
+    with Inspector(workers=1, timeout=30, memory_mb=96, engine=engine) as ins:
         assert ins.inspect(_flate_bomb(tmp_path / "bomb.pdf", 70)).error == "memory"
         assert ins.inspect(PDFS / "TD_B_43_6.en.pdf").symbols == ["TD/B/43/6"]
 
