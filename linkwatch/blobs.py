@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
+import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# Past this many bytes, StreamHasher computes sha512 in a second thread (see there).
+PARALLEL_HASH_FROM = 16 * 1024**2
 
 
 class BlobStore:
@@ -55,15 +61,93 @@ class BlobStore:
         return sorted(p.name for p in base.glob("*/*/*") if p.is_file() and _SHA256.match(p.name))
 
 
+class StreamHasher:
+    """sha256 and sha512 (the fixity pair) of bytes fed in order, with :meth:`update`.
+
+    sha512 runs at about half sha256's speed (660 against 1,360 MiB/s on one core here), so one
+    thread hashing both tops out near 440 MiB/s. Once a stream passes ``parallel_from`` bytes, sha512
+    moves to a helper thread fed through a short queue (hashlib releases the GIL), and a large
+    download or fixity check hashes on two cores. Small streams never start the thread.
+    Chunks must be ``bytes`` (they are queued, not copied); call :meth:`close` on every path.
+    """
+
+    def __init__(self, parallel_from: int | None = None) -> None:
+        self.sha256, self.sha512 = hashlib.sha256(), hashlib.sha512()
+        self.size = 0
+        self._parallel_from = PARALLEL_HASH_FROM if parallel_from is None else parallel_from
+        self._queue: queue.Queue[bytes | None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def update(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        self.sha256.update(chunk)
+        if self._queue is None and self.size >= self._parallel_from:
+            self._queue = queue.Queue(maxsize=8)  # bounded: a few MiB in flight at most
+            self._thread = threading.Thread(target=self._hash512, args=(self._queue,),
+                                            name="linkwatch-sha512", daemon=True)
+            self._thread.start()
+        if self._queue is not None:
+            self._queue.put(chunk)
+        else:
+            self.sha512.update(chunk)
+
+    def _hash512(self, chunks: queue.Queue[bytes | None]) -> None:
+        for chunk in iter(chunks.get, None):
+            self.sha512.update(chunk)
+
+    def close(self) -> None:
+        """Wait for the helper thread, if any (idempotent)."""
+        if self._thread is not None and self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def hexdigests(self) -> tuple[str, str]:
+        """(sha256, sha512) of everything fed so far; no more :meth:`update` after this."""
+        self.close()
+        return self.sha256.hexdigest(), self.sha512.hexdigest()
+
+
 def hash_file(path: Path) -> tuple[str, str, int]:
     """sha256, sha512 and size of a file, read in chunks (bounded memory)."""
-    h256, h512, size = hashlib.sha256(), hashlib.sha512(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h256.update(chunk)
-            h512.update(chunk)
-            size += len(chunk)
-    return h256.hexdigest(), h512.hexdigest(), size
+    hasher = StreamHasher()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                hasher.update(chunk)
+        sha256, sha512 = hasher.hexdigests()
+    finally:
+        hasher.close()
+    return sha256, sha512, hasher.size
+
+
+def _sync_file_range() -> Any:
+    """glibc's ``sync_file_range`` (Linux), or None where there is none."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        func = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).sync_file_range
+    except (OSError, AttributeError, ImportError):
+        return None
+    func.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    func.restype = ctypes.c_int
+    return func
+
+
+_SYNC_FILE_RANGE = _sync_file_range() if sys.platform.startswith("linux") else None
+_SYNC_FILE_RANGE_WRITE = 2  # start writeback of the range's dirty pages; do not wait
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing ``length`` bytes at ``offset`` of ``fd`` to disk, now.
+
+    Not a durability step (the fsync before the rename still is): it only moves the disk writes
+    of a large download to while it streams, so that fsync finds little left to do. The pages
+    stay cached (the inspection reads them next). A no-op where the call does not exist.
+    """
+    if _SYNC_FILE_RANGE is not None and length > 0:
+        _SYNC_FILE_RANGE(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # errors ignored: advisory
 
 
 def _fsync_file(path: Path) -> None:

@@ -9,15 +9,24 @@ marked ``WARC-Truncated: unspecified`` rather than passed off as empty.
 
 A run's WARC is written as ``<name>.warc.gz.open`` and renamed when the run ends, so a file under
 its final name is always complete (the same rule as for blobs).
+
+A response record carrying kept bytes is written here rather than by warcio's writer, which would
+read the payload three more times (two sha1 passes and a spool to a temporary file, as it does
+for any payload stream) and compress it 16 KiB at a time. Its ``WARC-Payload-Digest`` is the
+``sha256:<hex>`` linkwatch computed while the bytes streamed in (the blob's name), so the payload
+is read once, to copy it, and it has no ``WARC-Block-Digest`` (optional in WARC 1.1; a block digest
+would cost one more full hash of the payload). Every other record still comes from warcio,
+with its sha1 block digest.
 """
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import io
 import json
 import os
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -46,6 +55,10 @@ _TRANSPORT_HEADERS = {"transfer-encoding", "content-encoding", "content-length"}
 GZIP_LEVEL = 6
 GZIP_LEVEL_PDF = 0
 SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+COPY_CHUNK = 1 << 20  # payload bytes read, checksummed and written per system call
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0, OS unknown
+_STORED_MAX = 0xFFFF  # a deflate stored block holds at most 65,535 bytes
+_STORED_END = b"\x01\x00\x00\xff\xff"  # an empty final stored block
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,17 @@ def warc_date(iso: str) -> str:
     return iso if iso.endswith("Z") else iso + "Z"
 
 
+def sha256_digest(sha256_hex: str) -> str:
+    """The WARC-Payload-Digest linkwatch writes: ``sha256:<hex>``, the blob's own name.
+
+    WARC 1.1 leaves the algorithm and encoding open (``algorithm:value``); readers such as warcio
+    check sha256 in hex; webrecorder's tools write the same form.
+    """
+    return f"sha256:{sha256_hex}"
+
+
 def payload_digest(path: Path) -> str:
-    """``sha1:<base32>``, the WARC (and CDX) payload digest of a file."""
+    """``sha1:<base32>`` of a file, the digest web archives' CDX servers report (linkwatch.wayback)."""
     h = hashlib.sha1()
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -111,8 +133,9 @@ class WarcLog:
 
     def _emit(self, record: Any, level: int = GZIP_LEVEL) -> None:
         """Write one record as one gzip member (the WARC convention) at compression ``level``."""
-        with gzip.GzipFile(fileobj=self.stream, mode="wb", compresslevel=level, mtime=0) as member:
-            WARCWriter(member, gzip=False, warc_version="1.1").write_record(record)
+        member = _Member(self.stream, level)
+        WARCWriter(member, gzip=False, warc_version="1.1").write_record(record)
+        member.close()
 
     def document(self, obs: Observation, body: Path, metadata: dict[str, Any]) -> str:
         """A response + metadata pair for an archived version (``linkwatch export warc``)."""
@@ -131,11 +154,30 @@ class WarcLog:
         return self._write(url, "request", io.BytesIO(b""), obs, {}, http=http)
 
     def _response(self, url: str, obs: Observation, body: Path, request_id: str | None) -> str:
-        http = _http_headers(obs.http_status or 200, obs.reason, obs.response_headers, obs.size or 0)
-        with open(body, "rb") as fh:
-            return self._write(url, "response", fh, obs, _concurrent(request_id), http=http,
-                               level=GZIP_LEVEL_PDF if obs.sniffed == "pdf" else GZIP_LEVEL,
-                               length=None)
+        """A response record holding ``body``, streamed once from the file into one gzip member."""
+        level = GZIP_LEVEL_PDF if obs.sniffed == "pdf" else GZIP_LEVEL
+        with open(body, "rb", buffering=0) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            http = _http_headers(obs.http_status or 200, obs.reason, obs.response_headers, size)
+            if not obs.sha256:  # never for kept bytes (they are named by it); warcio digests it then
+                return self._write(url, "response", fh, obs, _concurrent(request_id), http=http,
+                                   level=level, length=size)
+            headers = _ip(obs, {"WARC-Date": warc_date(obs.observed_at), **_concurrent(request_id),
+                                "WARC-Payload-Digest": sha256_digest(obs.sha256)})
+            # warcio builds the headers (id, type, URI, date); with the digest given and a length it
+            # reads nothing, and the block is written here: WARC headers, HTTP headers, payload.
+            record = self.writer.create_warc_record(_wire(url), "response", payload=io.BytesIO(), length=0,
+                                                    warc_headers_dict=headers, http_headers=http)
+            http.compute_headers_buffer(self.writer.header_filter)
+            record.rec_headers.replace_header("Content-Type", record.content_type)
+            record.rec_headers.replace_header("Content-Length", str(len(http.headers_buff) + size))
+            member = _Member(self.stream, level)
+            member.write(record.rec_headers.to_bytes(encoding="utf-8"))
+            member.write(http.headers_buff)
+            member.copy(fh, size)
+            member.write(b"\r\n\r\n")
+            member.close()
+        return record.rec_headers.get_header("WARC-Record-ID")
 
     def _headers_only(self, url: str, status: int, reason: str, headers: dict[str, str], obs: Observation,
                       request_id: str | None) -> str:
@@ -148,7 +190,10 @@ class WarcLog:
         extra = {**_concurrent(request_id), "WARC-Date": warc_date(obs.observed_at)}
         if earlier.record_id:
             extra["WARC-Refers-To"] = earlier.record_id
-        record = self.writer.create_revisit_record(url, payload_digest(body), earlier.url, warc_date(earlier.date),
+        # The digest the response record holding these bytes was written with (sha256 since linkwatch
+        # writes response payloads itself; a revisit of a response in an older WARC names sha256 too).
+        digest = sha256_digest(obs.sha256) if obs.sha256 else payload_digest(body)
+        record = self.writer.create_revisit_record(url, digest, earlier.url, warc_date(earlier.date),
                                                    http_headers=http, warc_headers_dict=_ip(obs, extra))
         self._emit(record)
         return record.rec_headers.get_header("WARC-Record-ID")
@@ -182,6 +227,78 @@ class WarcLog:
                                                 warc_headers_dict=_ip(obs, headers), http_headers=http)
         self._emit(record, level)
         return record.rec_headers.get_header("WARC-Record-ID")
+
+
+class _Member:
+    """One gzip member (RFC 1952) written straight to ``out``, so a payload is read and copied once.
+
+    Level 0 frames the bytes as deflate *stored* blocks here, several per ``writev`` call, instead
+    of through zlib and :class:`gzip.GzipFile` (each of which copies the bytes again); other levels
+    deflate with zlib. Either way the CRC-32 is computed on the same pass. Gzip readers (warcio,
+    zcat, pywb) read the result as any other member.
+    """
+
+    def __init__(self, out: IO[bytes], level: int) -> None:
+        self.out, self.crc, self.size = out, 0, 0
+        self.deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS) if level else None
+        self.fd: int | None = None
+        if self.deflate is None:
+            try:
+                out.flush()
+                self.fd = out.fileno()
+            except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+                self.fd = None
+        out.write(_GZIP_HEADER)
+
+    def write(self, data: bytes | memoryview) -> None:
+        if not data:
+            return
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        if self.deflate is not None:
+            self.out.write(self.deflate.compress(data))
+            return
+        view, parts = memoryview(data), []
+        for start in range(0, len(view), _STORED_MAX):
+            piece = view[start:start + _STORED_MAX]
+            parts += (struct.pack("<BHH", 0, len(piece), len(piece) ^ 0xFFFF), piece)
+        self._write_all(parts)
+
+    def copy(self, fh: IO[bytes], length: int) -> None:
+        """Copy exactly ``length`` bytes of ``fh`` into the member (OSError if the file is shorter)."""
+        buf = memoryview(bytearray(min(COPY_CHUNK, length) or 1))
+        left = length
+        start = os.lseek(self.fd, 0, os.SEEK_CUR) if self.fd is not None else None
+        while left:
+            n = fh.readinto(buf[:min(left, len(buf))])  # type: ignore[attr-defined]
+            if not n:
+                raise OSError(f"{getattr(fh, 'name', 'payload')}: {left} bytes short of {length}")
+            self.write(buf[:n])
+            left -= n
+        if start is not None and hasattr(os, "posix_fadvise"):
+            # Start writing these bytes to disk now (Linux: DONTNEED starts writeback, then drops the
+            # pages once clean; nothing reads a run's WARC back): the fsync when the run ends, which
+            # stays the durability step, then has little left to do (0.6 s → 0 for 1 GiB here).
+            os.posix_fadvise(self.fd, start, 0, os.POSIX_FADV_DONTNEED)
+
+    def flush(self) -> None:
+        """warcio's writer flushes after each record; the member is flushed by :meth:`close`."""
+
+    def close(self) -> None:
+        self.out.write(self.deflate.flush() if self.deflate is not None else _STORED_END)
+        self.out.write(struct.pack("<II", self.crc, self.size & 0xFFFFFFFF))
+
+    def _write_all(self, parts: list) -> None:
+        if self.fd is None:
+            self.out.write(b"".join(parts))
+            return
+        self.out.flush()  # what went through out's buffer (the gzip header) goes first
+        while parts:
+            done = os.writev(self.fd, parts)
+            while parts and done >= len(parts[0]):
+                done -= len(parts.pop(0))
+            if done:
+                parts[0] = parts[0][done:]
 
 
 def _wire(url: str) -> str:
