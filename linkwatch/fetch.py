@@ -657,7 +657,7 @@ class Fetcher(_Client):
             except OSError as exc:  # network errors became _BodyError in _copy: this is the local disk
                 raise StorageError(exc.errno, f"cannot write a download to {dest_dir}: {exc.strerror or exc}") from None
             ok = True
-            return _Body(Path(tmp.name), size, sha256.hexdigest(), sha512.hexdigest()), head
+            return _Body(Path(tmp.name), size, sha256, sha512), head
         finally:
             if ok:
                 resp.release_conn()
@@ -667,47 +667,59 @@ class Fetcher(_Client):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp.name)
 
-    def _copy(self, resp: urllib3.BaseHTTPResponse, out, cap: int):
-        """Copy decoded body chunks into ``out``; return (size, head, sha256, sha512)."""
-        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
-        size, head = 0, b""
+    def _copy(self, resp: urllib3.BaseHTTPResponse, out, cap: int) -> tuple[int, bytes, str, str]:
+        """Copy decoded body chunks into ``out``; return (size, head, sha256 hex, sha512 hex).
+
+        Hashing is :class:`linkwatch.blobs.StreamHasher` (a large body's sha512 in a second
+        thread). Every 8 MiB written, the kernel is asked to start writing them to disk, so the
+        fsync before the blob's rename (:meth:`BlobStore.put`) finds little left to do.
+        """
+        from .blobs import StreamHasher, start_writeback
+
+        hasher = StreamHasher()
+        size, head, synced = 0, b"", 0
         deadline = None if self.config.body_timeout is None else time.monotonic() + self.config.body_timeout
         # Minimum rate: every `window` seconds, at least min_rate × window bytes must have come.
         window, floor = self.config.timeout, self.config.min_rate
         window_start, window_bytes = time.monotonic(), 0
-        while True:
-            # read1: whatever has arrived (up to CHUNK_SIZE), so the deadline is checked even
-            # against a server dripping bytes. gzip/deflate is decoded with bounded output per
-            # call, so a gzip bomb is counted, and stopped, chunk by chunk.
-            try:
-                chunk = resp.read1(CHUNK_SIZE, decode_content=True)
-            except _NETWORK_ERRORS as exc:
-                kind = _network_error_kind(exc)
-                during = f"while reading the body (after {size} bytes)"
-                raise _BodyError(kind, _network_message(exc, kind, self.config.timeout, during),
-                                 kind != "protocol") from None
-            if not chunk:
-                return size, head, sha256, sha512
-            size += len(chunk)
-            window_bytes += len(chunk)
-            now = time.monotonic()
-            if floor > 0 and now - window_start >= window:
-                rate = window_bytes / (now - window_start)
-                if rate < floor:
-                    raise _BodyError("timeout", f"body arriving at {rate:.0f} bytes/s, below the minimum of "
-                                     f"{floor:g} bytes/s (after {size} bytes)", True)
-                window_start, window_bytes = now, 0
-            if size > cap:
-                coding = resp.headers.get("Content-Encoding")
-                what = f"body ({coding}-decoded)" if coding else "body"
-                raise _BodyError("too-large", f"{what} exceeds the {cap}-byte limit", False)
-            if len(head) < HEAD_SIZE:
-                head += chunk[: HEAD_SIZE - len(head)]
-            sha256.update(chunk)
-            sha512.update(chunk)
-            out.write(chunk)
-            if deadline is not None and time.monotonic() > deadline:
-                raise _BodyError("timeout", f"body not read within {self.config.body_timeout:g} s", True)
+        try:
+            while True:
+                # read1: whatever has arrived (up to CHUNK_SIZE), so the deadline is checked even
+                # against a server dripping bytes. gzip/deflate is decoded with bounded output per
+                # call, so a gzip bomb is counted, and stopped, chunk by chunk.
+                try:
+                    chunk = resp.read1(CHUNK_SIZE, decode_content=True)
+                except _NETWORK_ERRORS as exc:
+                    kind = _network_error_kind(exc)
+                    during = f"while reading the body (after {size} bytes)"
+                    raise _BodyError(kind, _network_message(exc, kind, self.config.timeout, during),
+                                     kind != "protocol") from None
+                if not chunk:
+                    return (size, head, *hasher.hexdigests())
+                size += len(chunk)
+                window_bytes += len(chunk)
+                now = time.monotonic()
+                if floor > 0 and now - window_start >= window:
+                    rate = window_bytes / (now - window_start)
+                    if rate < floor:
+                        raise _BodyError("timeout", f"body arriving at {rate:.0f} bytes/s, below the minimum of "
+                                         f"{floor:g} bytes/s (after {size} bytes)", True)
+                    window_start, window_bytes = now, 0
+                if size > cap:
+                    coding = resp.headers.get("Content-Encoding")
+                    what = f"body ({coding}-decoded)" if coding else "body"
+                    raise _BodyError("too-large", f"{what} exceeds the {cap}-byte limit", False)
+                if len(head) < HEAD_SIZE:
+                    head += chunk[: HEAD_SIZE - len(head)]
+                hasher.update(chunk)
+                out.write(chunk)
+                if size - synced >= 8 << 20:
+                    start_writeback(out.fileno(), synced, size - synced)
+                    synced = size
+                if deadline is not None and time.monotonic() > deadline:
+                    raise _BodyError("timeout", f"body not read within {self.config.body_timeout:g} s", True)
+        finally:
+            hasher.close()  # on every path: a helper thread, if one started, ends here
 
 
 def _view(resp: urllib3.BaseHTTPResponse) -> _Response:
@@ -778,12 +790,20 @@ class Prober(_Client):
         ``process=True`` the event loop runs in a child Python process, with a core of its own,
         while the caller judges and records the results (on 2 cores this halves a 10,000-URL
         check, bench/RESULTS.md); otherwise in a thread of this process."""
-        return self._in_child(items) if self.process else self._in_thread(items)
+        work = ((key, url, None, None) for key, url in items)
+        return self._in_child(work, False) if self.process else self._in_thread(work, False)
 
-    def _in_thread(self, items: Iterable[tuple[K, str]]) -> Iterator[list[tuple[K, FetchResult]]]:
+    def revalidate_all(self, items: Iterable[tuple[K, str, str | None, str | None]]
+                       ) -> Iterator[list[tuple[K, FetchResult]]]:
+        """Conditional GETs of ``(key, url, etag, last_modified)``, bodies never read, as
+        :meth:`probe_all` runs its HEADs. A 304 (``not_modified``) means unchanged; a 2xx without
+        ``error`` means changed, for the caller to fetch in full; anything else is the answer."""
+        return self._in_child(items, True) if self.process else self._in_thread(items, True)
+
+    def _in_thread(self, items: Iterable[_Work[K]], revalidate: bool) -> Iterator[list[tuple[K, FetchResult]]]:
         results: queue.SimpleQueue[Any] = queue.SimpleQueue()
         loop = asyncio.new_event_loop()
-        main = loop.create_task(self._probe_all(items, results.put))
+        main = loop.create_task(self._probe_all(items, results.put, revalidate))
         thread = threading.Thread(target=_run_loop, args=(loop, main, results.put), name="linkwatch-probe",
                                   daemon=True)
         thread.start()
@@ -802,20 +822,19 @@ class Prober(_Client):
                 loop.call_soon_threadsafe(main.cancel)
             thread.join()
 
-    def _in_child(self, items: Iterable[tuple[K, str]]) -> Iterator[list[tuple[K, FetchResult]]]:
+    def _in_child(self, items: Iterable[_Work[K]], revalidate: bool) -> Iterator[list[tuple[K, FetchResult]]]:
         """The child (:func:`_probe_child`) reads pickled work on its stdin, writes pickled result
         batches on its stdout; a thread here feeds it, so neither side can block the other."""
         keys: dict[int, K] = {}
         failed: list[BaseException] = []
-        stderr = tempfile.TemporaryFile()
+        with _SPARES_LOCK:
+            spare = _SPARES.pop() if _SPARES else None
         try:
-            child = subprocess.Popen([sys.executable, "-c", "from linkwatch.fetch import _probe_child; _probe_child()"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_child_env())
+            child, stderr = spare or _spawn()
         except OSError:  # no Python to start (an embedded interpreter): the same loop in a thread
-            stderr.close()
-            yield from self._in_thread(items)
+            yield from self._in_thread(items, revalidate)
             return
-        feeder = threading.Thread(target=self._feed, args=(child, items, keys, failed), name="linkwatch-feed",
+        feeder = threading.Thread(target=self._feed, args=(child, items, revalidate, keys, failed), name="linkwatch-feed",
                                   daemon=True)
         feeder.start()
         try:
@@ -837,15 +856,15 @@ class Prober(_Client):
             child.stdout.close()  # type: ignore[union-attr]
             stderr.close()
 
-    def _feed(self, child: subprocess.Popen[bytes], items: Iterable[tuple[K, str]], keys: dict[int, K],
-              failed: list[BaseException]) -> None:
+    def _feed(self, child: subprocess.Popen[bytes], items: Iterable[_Work[K]], revalidate: bool,
+              keys: dict[int, K], failed: list[BaseException]) -> None:
         pipe = child.stdin
         assert pipe is not None
         try:
-            pickle.dump((self.config, self.concurrency), pipe)
-            for i, (key, url) in enumerate(items):
+            pickle.dump((self.config, self.concurrency, revalidate), pipe)
+            for i, (key, *request) in enumerate(items):
                 keys[i] = key
-                pickle.dump((i, url), pipe)
+                pickle.dump((i, *request), pipe)
                 if i % 64 == 0:  # the pipe's back-pressure keeps a long manifest out of memory
                     pipe.flush()
             pickle.dump(None, pipe)
@@ -858,15 +877,18 @@ class Prober(_Client):
             with contextlib.suppress(OSError, ValueError):
                 pipe.close()
 
-    async def _probe_all(self, items: Iterable[tuple[K, str]], emit: Callable[[Any], None]) -> None:
+    async def _probe_all(self, items: Iterable[_Work[K]], emit: Callable[[Any], None], revalidate: bool) -> None:
         limiter = AsyncHostLimiter(self.config.per_host, self.config.min_interval)
         window = asyncio.Semaphore(self.concurrency)
         running: set[asyncio.Task[None]] = set()
         errors: list[BaseException] = []
 
-        async def one(key: K, url: str) -> None:
+        async def one(key: K, url: str, etag: str | None, last_modified: str | None) -> None:
             try:
-                emit((key, await self._probe(session, limiter, url)))
+                if revalidate:
+                    emit((key, await self._fetch(session, limiter, url, "GET", etag, last_modified)))
+                else:
+                    emit((key, await self._probe(session, limiter, url)))
             finally:
                 window.release()
 
@@ -876,11 +898,11 @@ class Prober(_Client):
                 errors.append(task.exception())  # a bug, not a network failure: stop the run
 
         async with self._session() as session:
-            for key, url in items:
+            for key, url, etag, last_modified in items:
                 await window.acquire()
                 if errors:
                     break
-                task = asyncio.ensure_future(one(key, url))
+                task = asyncio.ensure_future(one(key, url, etag, last_modified))
                 running.add(task)
                 task.add_done_callback(finished)
             if running:
@@ -908,9 +930,10 @@ class Prober(_Client):
         fetched = await self._fetch(session, limiter, url, "HEAD")
         return await self._fetch(session, limiter, url, "GET") if needs_get(fetched) else fetched
 
-    async def _fetch(self, session: Any, limiter: AsyncHostLimiter, url: str, method: str) -> FetchResult:
+    async def _fetch(self, session: Any, limiter: AsyncHostLimiter, url: str, method: str,
+                     etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         t0 = time.monotonic()
-        headers = self.request_headers()
+        headers = self.request_headers(etag=etag, last_modified=last_modified)
         result, target = self._start(url, headers)
         if target is None:
             result.elapsed = time.monotonic() - t0
@@ -952,6 +975,7 @@ class Prober(_Client):
 
 
 K = TypeVar("K")
+_Work = tuple[K, str, "str | None", "str | None"]  # key, url, etag, last_modified
 _MAX_LINE = 65536
 
 
@@ -961,6 +985,51 @@ class _End:
     process, its text)."""
 
     error: BaseException | str | None = None
+
+
+def _spawn() -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """A probing process (:func:`_probe_child`), and the file its stderr goes to."""
+    stderr = tempfile.TemporaryFile()
+    try:
+        return subprocess.Popen([sys.executable, "-c", "from linkwatch.fetch import _probe_child; _probe_child()"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_child_env()), stderr
+    except OSError:
+        stderr.close()
+        raise
+
+
+_SPARES: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []  # started by warm_prober, not yet used
+_SPARES_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def warm_prober(wanted: bool = True) -> Iterator[None]:
+    """Start a probing process now, for a ``Prober(process=True)`` made later in the block: its
+    start-up (Python and aiohttp's imports, ~0.2 s) then overlaps whatever the caller does first
+    (reading manifests, planning). Stopped at the end of the block if nothing used it."""
+    try:
+        spare = _spawn() if wanted else None
+    except OSError:
+        spare = None
+    if spare is None:
+        yield
+        return
+    with _SPARES_LOCK:
+        _SPARES.append(spare)
+    try:
+        yield
+    finally:
+        with _SPARES_LOCK:
+            unused = spare in _SPARES
+            if unused:
+                _SPARES.remove(spare)
+        if unused:
+            child, stderr = spare
+            child.kill()
+            child.wait()
+            for f in (child.stdin, child.stdout, stderr):
+                with contextlib.suppress(OSError):
+                    f.close()  # type: ignore[union-attr]
 
 
 def _take_batch(results: queue.SimpleQueue[Any]) -> list[Any]:
@@ -975,10 +1044,12 @@ def _take_batch(results: queue.SimpleQueue[Any]) -> list[Any]:
 def _probe_child() -> None:
     """The probing process of ``Prober(process=True)``: stdin gives (config, concurrency), then
     ``(index, url)`` items up to None; stdout gets lists of ``(index, FetchResult)``, then an _End."""
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
-    config, concurrency = pickle.load(inp)
+    import aiohttp  # noqa: F401 - before waiting for work: a warm spare has its imports done
 
-    def items() -> Iterator[tuple[int, str]]:
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    config, concurrency, revalidate = pickle.load(inp)
+
+    def items() -> Iterator[_Work[int]]:
         while (item := pickle.load(inp)) is not None:
             yield item
 
@@ -987,7 +1058,7 @@ def _probe_child() -> None:
     writer.start()  # writing never holds up the event loop
     error = None
     try:
-        asyncio.run(Prober(config, concurrency)._probe_all(items(), results.put))
+        asyncio.run(Prober(config, concurrency)._probe_all(items(), results.put, revalidate))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
         error = f"{type(exc).__name__}: {exc}"
     results.put(_End(error))

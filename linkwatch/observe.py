@@ -73,10 +73,21 @@ class Observer:
     def _observe_url(self, task: Task, url: str) -> Outcome:
         if self.availability_only:
             return self._check_url(task, url)
-        doc = task.document
         cached = task.validators.get(url)
         fetched = self.fetcher.fetch(url, self.tmp, etag=cached.etag if cached else None,
                                      last_modified=cached.last_modified if cached else None)
+        return self._judged(task, fetched)
+
+    def revalidated(self, task: Task, fetched: FetchResult) -> Outcome | None:
+        """The outcome of a bulk conditional request (:meth:`Prober.revalidate_all`), or None when
+        the document changed (a 2xx): it must then be fetched in full, body and inspection."""
+        changed = fetched.error is None and fetched.http_status is not None and 200 <= fetched.http_status < 300
+        return None if changed and not fetched.not_modified else self._judged(task, fetched)
+
+    def _judged(self, task: Task, fetched: FetchResult) -> Outcome:
+        """Inspect what was fetched (or carry the content over a 304), judge it, keep new bytes."""
+        doc = task.document
+        cached = task.validators.get(fetched.url)
         obs = Observation.from_fetch(doc.id, fetched, __version__)
         stored = False
         try:

@@ -20,7 +20,7 @@ from pathlib import Path
 from . import __version__
 from .blobs import BlobStore
 from .compare import Finding, worst
-from .fetch import FetchConfig, Fetcher, Prober
+from .fetch import FetchConfig, Fetcher, Prober, warm_prober
 from .index import Index, SchemaTooNew
 from .inspect import Inspector
 from .manifest import Document, load_all
@@ -89,6 +89,9 @@ class Options:
 
 
 
+INDEX_NAME = "index.sqlite"
+
+
 class Archive:
     """The archive folder: index + blobs + a tmp/ for downloads on the same filesystem."""
 
@@ -100,7 +103,7 @@ class Archive:
             self.tmp.mkdir(exist_ok=True)
             _probe_writable(self.tmp)
             self.blobs = BlobStore(self.root / "blobs")
-            self.index = Index(self.root / "index.sqlite")
+            self.index = Index(self.root / INDEX_NAME)
         except SchemaTooNew as exc:
             raise RunFailed(str(exc)) from None
         except (OSError, sqlite3.Error) as exc:
@@ -119,6 +122,14 @@ class Archive:
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
     """Run ``check`` (facts only) or ``archive`` (facts and bytes) over manifests."""
+    # The bulk path's process (fetch.Prober) starts now: its ~0.2 s of start-up overlaps reading
+    # the manifests and planning, on the other core.
+    bulk_likely = not options.suggest and (options.availability_only or (options.archive / INDEX_NAME).exists())
+    with warm_prober(bulk_likely):
+        return _execute(manifest_paths, options, command)
+
+
+def _execute(manifest_paths: list[str], options: Options, command: str) -> Report:
     manifests = load_all(manifest_paths, options.resolvers)  # raises ManifestError before anything is touched
     documents = [d for m in manifests for d in m.documents]
     if options.shard is not None:
@@ -250,10 +261,12 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
         observer = Observer(fetcher, inspector, archive.blobs, tmp, keep_bytes=keep_bytes,
                             transient=options.transient, availability_only=options.availability_only,
                             wayback=wayback, suggest=options.suggest)
-        bulk, rest = _bulk_tasks(tasks, options, suggesting)
+        probe, revalidate, rest = _bulk_tasks(tasks, options, suggesting)
+        prober = Prober(options.fetch_config(), options.concurrency, process=True)
+        changed: list[Task] = []  # revalidated, not 304: fetched in full by the thread pool
         batches = itertools.chain(
-            _probed(observer, Prober(options.fetch_config(), options.concurrency, process=True), bulk),
-            _bounded_map(advance.watch(observer.observe), rest, options.concurrency))
+            _probed(observer, prober, probe), _revalidated(observer, prober, revalidate, changed),
+            _bounded_map(advance.watch(observer.observe), itertools.chain(rest, changed), options.concurrency))
         for batch in batches:
             # Whatever finished together is recorded in one transaction: one commit per batch,
             # not per document (never waiting for more: a crash loses nothing that had finished).
@@ -272,22 +285,51 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
     return [results[i] for i in sorted(results)]
 
 
-def _bulk_tasks(tasks: list[Task], options: Options, suggesting: bool) -> tuple[list[Task], list[Task]]:
-    """The tasks for the bulk availability path (:class:`~linkwatch.fetch.Prober`), and the rest.
+def _bulk_tasks(tasks: list[Task], options: Options,
+                suggesting: bool) -> tuple[list[Task], list[Task], list[Task]]:
+    """(availability checks, conditional requests, the rest): what goes through the bulk
+    :class:`~linkwatch.fetch.Prober`, and what through the thread pool.
 
-    Availability checks of a single URL go in bulk on one event loop: per request it costs a third
-    of the thread pool's (bench/RESULTS.md). Mirrors (tried one after another) and web-archive
-    suggestions take the thread pool, as every full check does."""
-    if not options.availability_only or suggesting:
-        return [], tasks
-    bulk = [t for t in tasks if len(t.document.urls) == 1]
-    return bulk, [t for t in tasks if len(t.document.urls) != 1]
+    On the Prober's event loop (in a child process) a request costs a third of the thread pool's
+    and none of this process's time (bench/RESULTS.md). So in bulk: availability checks, and
+    documents with validators (a re-run: mostly 304s; those that changed are fetched in full
+    afterwards). Mirrors (tried one after another), web-archive suggestions and first fetches of a
+    body take the thread pool."""
+    if suggesting:
+        return [], [], tasks
+    single = [t for t in tasks if len(t.document.urls) == 1]
+    rest = [t for t in tasks if len(t.document.urls) != 1]
+    if options.availability_only:
+        return single, [], rest
+    known = [t for t in single if t.document.urls[0] in t.validators]
+    return [], known, rest + [t for t in single if t.document.urls[0] not in t.validators]
 
 
 def _probed(observer: Observer, prober: Prober, tasks: list[Task]) -> Iterator[list[Outcome]]:
     """Outcomes of the bulk availability path, in batches as they complete."""
+    if not tasks:
+        return
     for batch in prober.probe_all((i, t.document.urls[0]) for i, t in enumerate(tasks)):
         yield [observer.checked(tasks[i], fetched) for i, fetched in batch]
+
+
+def _revalidated(observer: Observer, prober: Prober, tasks: list[Task],
+                 changed: list[Task]) -> Iterator[list[Outcome]]:
+    """Outcomes of bulk conditional requests; the tasks whose document changed go to ``changed``."""
+    if not tasks:
+        return
+    items = ((i, t.document.urls[0], v.etag, v.last_modified)
+             for i, t in enumerate(tasks) for v in [t.validators[t.document.urls[0]]])
+    for batch in prober.revalidate_all(items):
+        outcomes = []
+        for i, fetched in batch:
+            outcome = observer.revalidated(tasks[i], fetched)
+            if outcome is None:
+                changed.append(tasks[i])
+            else:
+                outcomes.append(outcome)
+        if outcomes:
+            yield outcomes
 
 
 def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[list[Outcome]]:

@@ -179,3 +179,30 @@ def test_status_and_history_read_the_index_without_network(server: LocalServer, 
     assert {f.kind for f in state.documents[0].findings} == {"broken", "gone"}
     doc, entries = linkwatch.history("A/RES/78/323", archive=tmp_path / "archive")
     assert doc.id == "res" and [e.observation.status for e in entries] == ["ok", "broken"]
+
+
+def test_rerun_revalidates_in_bulk_and_fetches_only_what_changed(server: LocalServer, tmp_path: Path) -> None:
+    # A re-run sends its conditional requests through the bulk path (fetch.Prober, a child
+    # process): a 304 is judged from it alone, a 404 too; a changed document is fetched again
+    # in full (its body read, hashed, inspected) — the only document costing two requests.
+    original = PDFS / "A_RES_78_323.en.pdf"
+    server.route("/same.pdf", Content.file(PDFS / "A_80_62.en.pdf", "application/pdf"))
+    server.route("/changed.pdf", Content.file(original, "application/pdf"))
+    server.route("/gone.pdf", Content.file(PDFS / "A_RES_73_8-EN.pdf", "application/pdf"))
+    path = manifest(tmp_path, dict(id="same", symbol="A/80/62–E/2025/12", url=server.url("/same.pdf")),
+                    dict(id="changed", symbol="A/RES/78/323", url=server.url("/changed.pdf")),
+                    dict(id="gone", symbol="A/RES/73/8", url=server.url("/gone.pdf")))
+    first = by_id(run("archive", path, tmp_path))
+    server.route("/changed.pdf", Content(_first_pages(original, 1), "application/pdf"))
+    server.route("/gone.pdf", Status(404))
+    server.reset_counts()
+    second = by_id(run("archive", path, tmp_path))
+    assert [("if-none-match" in r.headers) for r in server.requests("/same.pdf")] == [True]
+    assert [r.method for r in server.requests("/changed.pdf")] == ["GET", "GET"]
+    assert server.hits("/gone.pdf") == 1
+    assert second["same"].status == "ok" and second["same"].not_modified
+    assert second["same"].symbols == ["A/80/62", "E/2025/12"] and second["same"].sha256 == first["same"].sha256
+    assert second["changed"].sha256 != first["changed"].sha256 and second["changed"].pages == 1
+    assert "content-changed" in [f.kind for f in second["changed"].findings]
+    assert second["gone"].status == "broken"
+    assert server.body_bytes("/same.pdf") == 0

@@ -158,9 +158,10 @@ def test_prober_keeps_per_host_limits_and_intervals(server: LocalServer, process
     assert server.max_in_flight() == 2
     server.reset_counts()
     urls = {str(i): server.route(f"/spaced/{i}", Status(200)) for i in range(5)}
-    _probe(FetchConfig(per_host=4, min_interval=0.1), urls, concurrency=8, process=process)
+    _probe(FetchConfig(per_host=4, min_interval=0.2), urls, concurrency=8, process=process)
     starts = sorted(r.received_at for r in server.requests())
-    assert all(b - a >= 0.09 for a, b in zip(starts, starts[1:]))
+    # Booked 0.2 s apart; the server sees them at least 0.1 s apart even on a loaded machine.
+    assert all(b - a >= 0.1 for a, b in zip(starts, starts[1:]))
 
 
 def test_prober_reads_its_input_as_it_goes(server: LocalServer, process: bool) -> None:
