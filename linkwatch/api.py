@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import discover as _discover
-from . import fixity as _fixity
 from . import manifest as _manifest
-from . import resolve as _resolve
-from . import timeline as _timeline
-from . import warc as _warc
-from .fixity import FixityReport
-from .index import Event
-from .inspect import Inspection, Inspector
-from .manifest import Document
-from .report import Report
 from .run import Archive, Options, execute
-from .versions import VersionDiff
-from .versions import diff as _diff
+
+if TYPE_CHECKING:
+    from . import discover as _discover
+    from . import resolve as _resolve
+    from . import timeline as _timeline
+    from .fixity import FixityReport
+    from .index import Event
+    from .inspect import Inspection
+    from .manifest import Document
+    from .report import Report
+    from .versions import VersionDiff
+
+# Each function imports what only it needs (discover, fixity, versions, warc export…), so that
+# `linkwatch check` loads none of them.
 
 
 def options(**overrides: Any) -> Options:
@@ -53,6 +55,8 @@ def archive(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
 
 def status(manifests: str | Path | list[str | Path] | None = None, archive: str | Path | None = None) -> Report:
     """The latest known state from the index, without the network (all documents, or a manifest's)."""
+    from . import timeline as _timeline
+
     paths = _paths(manifests) if manifests else []
     docs = [d for m in _manifest.load_all(paths) for d in m.documents] if paths else None
     with _open(archive) as store:
@@ -61,6 +65,8 @@ def status(manifests: str | Path | list[str | Path] | None = None, archive: str 
 
 def history(document: str, archive: str | Path | None = None) -> tuple[Document, list[_timeline.Entry]]:
     """Every observation of one document (by id or symbol), oldest first."""
+    from . import timeline as _timeline
+
     with _open(archive) as store:
         return _timeline.history(store.index, document)
 
@@ -68,6 +74,9 @@ def history(document: str, archive: str | Path | None = None) -> tuple[Document,
 def diff(document: str, old: str | None = None, new: str | None = None,
          archive: str | Path | None = None) -> VersionDiff:
     """Metadata changes and a unified text diff between two archived versions (default: the last two)."""
+    from .inspect import Inspector
+    from .versions import diff as _diff
+
     with _open(archive) as store:
         with Inspector(workers=1) as inspector:
             return _diff(store.index, store.blobs, inspector, document, old, new)
@@ -75,6 +84,8 @@ def diff(document: str, old: str | None = None, new: str | None = None,
 
 def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeout: float = 60.0) -> list[tuple[str, Inspection]]:
     """Symbols, title, language and pages of local PDFs, each in the sandboxed worker. No network."""
+    from .inspect import Inspector
+
     paths = [str(p) for p in _paths(files)]
     with Inspector(workers=workers, timeout=timeout) as inspector:
         return [(p, inspector.inspect(Path(p))) for p in paths]
@@ -82,12 +93,16 @@ def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeou
 
 def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:
     """Re-hash every stored snapshot (or a random ``sample_percent``) against the index; no network."""
+    from . import fixity as _fixity
+
     with _open(archive) as store:
         return _fixity.verify(store.index, store.blobs, sample_percent)
 
 
 def events(document: str | None = None, archive: str | Path | None = None) -> list[Event]:
     """Preservation events (ingest, fixity-check, export) of one document (id or symbol), or all."""
+    from . import timeline as _timeline
+
     with _open(archive) as store:
         doc_id = _timeline.find_document(store.index, document).id if document else None
         return store.index.events(doc_id)
@@ -95,6 +110,8 @@ def events(document: str | None = None, archive: str | Path | None = None) -> li
 
 def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
     """Write one WARC with the latest archived version of each document (of ``manifest``, or all)."""
+    from . import warc as _warc
+
     with _open(archive) as store:
         docs = _documents(store, manifest)
         return _warc.export(store.index, store.blobs, Path(dest), docs)
@@ -108,6 +125,7 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
     Raises :class:`linkwatch.bag.ExportRefused` when ``dest`` is a non-empty folder or nothing is
     archived, :class:`~linkwatch.run.RunFailed` when a blob no longer matches the index."""
     from . import bag as _bag
+    from . import timeline as _timeline
 
     loaded = _manifest.load(str(manifest)) if manifest is not None else None
     with _open(archive) as store:
@@ -131,6 +149,8 @@ def _documents(store: Archive, manifest: str | Path | None) -> list[Document]:
 
 def resolve_symbol(symbol: str, lang: str = "en") -> list[_resolve.Place]:
     """The places a UN document symbol can be fetched from, in order (no network)."""
+    from . import resolve as _resolve
+
     return _resolve.resolve(symbol, lang)
 
 
@@ -138,12 +158,16 @@ def discover_references(source: str | Path, lang: str = "en", timeout: float = 6
     """The UN documents a file or URL (Markdown, text, HTML, PDF) cites; ``.to_toml()`` is a manifest.
 
     Raises :class:`linkwatch.discover.SourceError` when the source cannot be read."""
+    from . import discover as _discover
+
     return _discover.discover(str(source), lang=lang, timeout=timeout)
 
 
 def merge_discovered(found: _discover.Discovery, manifest: str | Path) -> list[_discover.Reference]:
     """Append to ``manifest`` the discovered documents it does not list yet (its text, comments
     and order kept; written atomically); returns those added."""
+    from . import discover as _discover
+
     return _discover.merge(found, manifest)
 
 

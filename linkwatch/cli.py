@@ -12,20 +12,23 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
-from . import __version__, api
-from .formats import FORMATS, render
-from .formats._text import clean
-from .index import Event
-from .manifest import Document, ManifestError
-from .progress import human_size
-from .report import Report
-from .run import RunFailed
-from .timeline import Entry, UnknownDocument
-from .versions import NoVersions, VersionDiff
-from .wayback import DEFAULT_CDX_URL
+from . import __version__
+from .formats import FORMATS
+
+if TYPE_CHECKING:
+    from .index import Event
+    from .manifest import Document
+    from .report import Report
+    from .timeline import Entry
+    from .versions import VersionDiff
+
+# Each command imports what it needs when it runs (`linkwatch lint` never loads the HTTP stack,
+# `check --format json` never loads rich); this module loads argparse and little else.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"  # = linkwatch.wayback.DEFAULT_CDX_URL (tested)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -36,24 +39,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args))
-    except ManifestError as exc:
-        _error(str(exc))
-        print("linkwatch: " + ("check the path (manifests are TOML files, see docs/manifest.md)" if exc.field == "file"
-                               else "fix that line, then run again; 'linkwatch lint MANIFEST...' lists every "
-                                    "problem without the network"), file=sys.stderr)
-        return EXIT_USAGE
-    except (UnknownDocument, NoVersions) as exc:
-        _error(str(exc.args[0]) if exc.args else str(exc))
-        return EXIT_USAGE
-    except RunFailed as exc:
-        _error(str(exc))
-        return EXIT_FAILED
-    except OSError as exc:  # output file not writable, disk full while writing a report…
-        _error(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
-        return EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - the known ones below, anything else re-raised
+        code = _known_error(exc)
+        if code is None:
+            raise
+        return code
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+
+
+def _raised(exc: BaseException, module: str, name: str) -> bool:
+    """``isinstance(exc, linkwatch.<module>.<name>)`` without importing the module: an exception
+    of a module that was never imported cannot have been raised."""
+    loaded = sys.modules.get(f"{__package__}.{module}")
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
+
+
+def _known_error(exc: Exception) -> int | None:
+    """The exit code for an error the command line explains in one line (None: not one of them)."""
+    if _raised(exc, "manifest", "ManifestError"):
+        _error(str(exc))
+        print("linkwatch: " + ("check the path (manifests are TOML files, see docs/manifest.md)"
+                               if exc.field == "file"  # type: ignore[attr-defined]
+                               else "fix that line, then run again; 'linkwatch lint MANIFEST...' lists every "
+                                    "problem without the network"), file=sys.stderr)
+        return EXIT_USAGE
+    if _raised(exc, "timeline", "UnknownDocument") or _raised(exc, "versions", "NoVersions"):
+        _error(str(exc.args[0]) if exc.args else str(exc))
+        return EXIT_USAGE
+    if _raised(exc, "run", "RunFailed"):
+        _error(str(exc))
+        return EXIT_FAILED
+    if isinstance(exc, OSError):  # output file not writable, disk full while writing a report…
+        _error(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return EXIT_FAILED
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands ----------------------------------------------------------------------------------
 def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
+        from . import api
+
         run = api.archive if command == "archive" else api.check
         report = run(args.manifests, archive=args.archive, concurrency=args.concurrency, per_host=args.per_host,
                      min_interval=args.min_interval, timeout=args.timeout, retries=args.retries,
@@ -192,6 +215,8 @@ def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from . import api
+
     return _emit(api.status(args.manifests or None, archive=args.archive), args)
 
 
@@ -199,11 +224,12 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
     shown = _only_problems(report) if args.quiet and args.format in ("table", "markdown") else report
     if args.quiet and args.format == "table" and not shown.documents:
         return report.exit_code(args.fail_on)  # --quiet: no problems, nothing to say
+    from .formats import write
+
     to_terminal = args.output is None and sys.stdout.isatty()
-    text = render(shown, args.format, color=to_terminal and not os.environ.get("NO_COLOR"),
-                  width=_width() if to_terminal else None, fail_on=args.fail_on,
-                  archive=getattr(args, "archive", None), output=args.output)
-    _write(text, args.output)
+    _write_with(lambda stream: write(shown, args.format, stream, color=to_terminal and not os.environ.get("NO_COLOR"),
+                                     width=_width() if to_terminal else None, fail_on=args.fail_on,
+                                     archive=getattr(args, "archive", None), output=args.output), args.output)
     return report.exit_code(args.fail_on)
 
 
@@ -226,6 +252,7 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
+    from .formats._text import clean
     from .formats.github import escape_data, escape_property
     from .lint import lint
 
@@ -247,6 +274,8 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
+    from . import api
+
     doc, entries = api.history(args.document, archive=args.archive)
     events = api.events(doc.id, archive=args.archive)
     if args.format == "json":
@@ -266,6 +295,8 @@ def _events_table(events: list[Event]) -> str:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from . import api
+
     result = api.verify(archive=args.archive, sample_percent=args.sample)
     if args.format == "json":
         _write(json.dumps({"checked": result.checked, "total": result.total, "sample_percent": result.sample_percent,
@@ -280,6 +311,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from . import api
+
     if args.export_format == "warc":
         if args.all_versions or args.organization:
             _error("--all-versions and --organization apply to 'export bagit' only")
@@ -303,6 +336,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from . import api
+
     result = api.diff(args.document, args.old, args.new, archive=args.archive)
     if args.format == "json":
         _write(json.dumps(_diff_json(result), indent=2, ensure_ascii=False), None)
@@ -312,6 +347,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    from . import api
+
     missing = [f for f in args.files if not Path(f).is_file()]
     if missing:
         _error(f"no such file: {', '.join(missing)}")
@@ -328,6 +365,8 @@ def _inspect(args: argparse.Namespace) -> int:
 
 
 def _resolve(args: argparse.Namespace) -> int:
+    from . import api
+
     try:
         places = api.resolve_symbol(args.symbol, lang=args.lang)
     except ValueError as exc:
@@ -341,6 +380,8 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _discover(args: argparse.Namespace) -> int:
+    from . import api
+
     from .discover import SourceError
 
     try:
@@ -375,6 +416,9 @@ def _history_json(doc: Document, entries: list[Entry]) -> dict[str, object]:
 
 def _history_table(doc: Document, entries: list[Entry]) -> str:
     """Every observation, oldest first, with what changed since the one before, in words."""
+    from .formats._text import clean
+    from .progress import human_size
+
     rows, before = [], None
     for e in entries:
         o = e.observation
@@ -403,6 +447,8 @@ def _when(at: str | None) -> str:
 
 def _what_changed(before: object, entry: Entry) -> str:
     """What this observation found that the previous one did not, in words (drift kinds named)."""
+    from .progress import human_size
+
     o, b = entry.observation, before
     title = o.inspection.title if o.inspection else None
     if b is None:
@@ -453,6 +499,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     from rich.markup import escape
     from rich.table import Table
 
+    from .formats._text import clean
+
     table = Table(*headers, box=None, pad_edge=False)
     for row in rows:
         table.add_row(*(escape(clean(c)) for c in row))
@@ -469,18 +517,28 @@ def _width() -> int:
 
 
 def _write(text: str, output: str | None) -> None:
+    _write_with(lambda stream: stream.write(text if text.endswith("\n") else text + "\n"), output)
+
+
+def _write_with(write: Callable[[IO[str]], object], output: str | None) -> None:
+    """``write(stream)`` to stdout, or to ``output`` (a file replaced atomically once complete).
+    The text written ends with a newline."""
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        write(sys.stdout)
         return
     path = Path(output)
-    text = text if text.endswith("\n") else text + "\n"
     if path.exists() and not path.is_file():  # /dev/null, /dev/stdout, a FIFO: write into it, never replace it
         with open(path, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            write(stream)
         return
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a report
+    try:
+        with open(tmp, "w", encoding="utf-8", buffering=1 << 16) as stream:
+            write(stream)
+        os.replace(tmp, path)  # a reader never sees half a report
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _error(message: str) -> None:

@@ -7,8 +7,10 @@ forward-only migrations: each entry of :data:`MIGRATIONS` moves the schema up by
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -107,6 +109,16 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_by_sha256 ON events(sha256);
     CREATE INDEX events_by_document ON events(document_id);
     """,
+    # 3: indexes that keep a run's reads per document O(1) however long the history grows: the
+    # last observations' status and time read from the index alone (timeline, transient rule),
+    # and the last observation of a URL that saw content found without scanning the ones that
+    # did not (availability-only runs). Measured at 10,000 documents × 30 runs: timelines 0.49 →
+    # 0.16 s, content lookups 0.39 → 0.06 s. The first replaces observations_by_document.
+    """
+    CREATE INDEX observations_recent ON observations(document_id, id, status, observed_at, http_status);
+    DROP INDEX observations_by_document;
+    CREATE INDEX observations_with_content ON observations(document_id, url, id) WHERE sha256 IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -144,6 +156,42 @@ def _with_busy_retry(step, patience: float = 60.0):
             time.sleep(random.uniform(0.01, 0.1))
 
 
+def _create(path: Path) -> None:
+    """Create a new index atomically: migrated under a temporary name, then linked into place.
+
+    Created in place, a process killed between SQLite's first write and the first migration's
+    commit leaves an ``index.sqlite`` without tables. Linked, ``index.sqlite`` exists only with its
+    schema; two runs creating it at once each build one and the first link wins. Best effort: where
+    hard links fail (or anything else does), the index is created in place as before.
+    """
+    for stale in path.parent.glob(f".{path.name}.new-*"):  # left by a process killed while creating
+        pid = stale.name.rsplit(".new-", 1)[1].split("-", 1)[0].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+    try:
+        building = Index.__new__(Index)
+        building.path = tmp
+        building._connect()
+        building.close()  # the last connection: SQLite checkpoints the WAL into the file
+        os.link(tmp, path)
+    except (OSError, sqlite3.Error):
+        pass  # FileExistsError: another run created it first; anything else: created in place
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, not ours
+    return True
+
+
 class SchemaTooNew(Exception):
     """The index was written by a newer linkwatch (a higher schema version)."""
 
@@ -153,8 +201,14 @@ class Index:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        if not self.path.exists():
+            _create(self.path)
+        self._connect()
+
+    def _connect(self) -> None:
         self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        self._shared = _Shared()
         self.db.execute("PRAGMA busy_timeout = 60000")
         _with_busy_retry(lambda: self.db.execute("PRAGMA journal_mode = WAL"))
         self.db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at checkpoints, never corrupt
@@ -236,42 +290,56 @@ class Index:
     # -- observations -------------------------------------------------------------------------
     def record(self, obs: Observation, findings: list[Finding], snapshot_stored_at: str | None = None) -> int:
         """Store one judged observation with its findings (and its snapshot row if bytes were kept)."""
-        with self.transaction() as db:
-            if snapshot_stored_at and obs.sha256 and obs.sha512 and obs.size is not None:
-                db.execute("INSERT OR IGNORE INTO snapshots (sha256, sha512, size, content_type, stored_at) "
-                           "VALUES (?,?,?,?,?)", (obs.sha256, obs.sha512, obs.size, obs.content_type,
-                                                  snapshot_stored_at))
-            cur = db.execute(
-                f"INSERT INTO observations ({', '.join(_OBS_COLUMNS)}) VALUES ({', '.join('?' * len(_OBS_COLUMNS))})",
-                _obs_row(obs))
-            obs_id = int(cur.lastrowid)
-            if findings:
-                db.executemany("INSERT INTO findings (observation_id, kind, severity, message) VALUES (?,?,?,?)",
-                               [(obs_id, f.kind, f.severity, f.message) for f in findings])
+        if not self.db.in_transaction:
+            with self.transaction():
+                return self.record(obs, findings, snapshot_stored_at)
+        # In the caller's transaction (a run records a batch per transaction): no context manager.
+        db = self.db
+        if snapshot_stored_at and obs.sha256 and obs.sha512 and obs.size is not None:
+            db.execute("INSERT OR IGNORE INTO snapshots (sha256, sha512, size, content_type, stored_at) "
+                       "VALUES (?,?,?,?,?)", (obs.sha256, obs.sha512, obs.size, obs.content_type,
+                                              snapshot_stored_at))
+        obs_id = int(db.execute(_INSERT_OBSERVATION, _obs_row(obs)).lastrowid)
+        if findings:
+            db.executemany("INSERT INTO findings (observation_id, kind, severity, message) VALUES (?,?,?,?)",
+                           [(obs_id, f.kind, f.severity, f.message) for f in findings])
         obs.id = obs_id
         return obs_id
 
     def latest(self, doc_id: str) -> Observation | None:
         row = self.db.execute("SELECT * FROM observations WHERE document_id = ? ORDER BY id DESC LIMIT 1",
                               (doc_id,)).fetchone()
-        return _observation(row) if row else None
+        return _observation(row, share=self._shared) if row else None
 
     def before(self, obs: Observation) -> Observation | None:
         """The observation of the same document just before ``obs``."""
         row = self.db.execute("SELECT * FROM observations WHERE document_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
                               (obs.document_id, obs.id)).fetchone()
-        return _observation(row) if row else None
+        return _observation(row, share=self._shared) if row else None
 
-    def latest_for_url(self, doc_id: str, url: str) -> Observation | None:
-        """The last observation of this URL that saw content: its validators make a conditional request."""
+    def latest_for_url(self, doc_id: str, url: str, light: bool = False) -> Observation | None:
+        """The last observation of this URL that saw content: its validators make a conditional request.
+
+        ``light``: without its request and response headers (see :meth:`latest_with_recent`)."""
         row = self.db.execute(
-            "SELECT * FROM observations WHERE document_id = ? AND url = ? AND sha256 IS NOT NULL "
-            "ORDER BY id DESC LIMIT 1", (doc_id, url)).fetchone()
-        return _observation(row) if row else None
+            f"SELECT {_LIGHT_SELECT if light else '*'} FROM observations WHERE document_id = ? AND url = ? "
+            "AND sha256 IS NOT NULL ORDER BY id DESC LIMIT 1", (doc_id, url)).fetchone()
+        return _observation(row, light, self._shared) if row else None
+
+    def latest_with_recent(self, doc_id: str, limit: int = 1
+                           ) -> tuple[Observation | None, list[tuple[str, int | None]]]:
+        """The latest observation, light (no request and response headers: what planning a run
+        needs, at a fraction of the memory), and (status, http_status) of the last ``limit``,
+        newest first (:meth:`recent`): one query instead of two."""
+        rows = self.db.execute(f"SELECT {_LIGHT_SELECT} FROM observations WHERE document_id = ? "
+                               "ORDER BY id DESC LIMIT ?", (doc_id, max(1, limit))).fetchall()
+        if not rows:
+            return None, []
+        return _observation(rows[0], True, self._shared), [(r["status"], r["http_status"]) for r in rows[:limit]]
 
     def history(self, doc_id: str) -> list[Observation]:
         rows = self.db.execute("SELECT * FROM observations WHERE document_id = ? ORDER BY id", (doc_id,))
-        return [_observation(r) for r in rows]
+        return [_observation(r, share=self._shared) for r in rows]
 
     def findings(self, obs_id: int) -> list[Finding]:
         rows = self.db.execute("SELECT kind, severity, message FROM findings WHERE observation_id = ? ORDER BY id",
@@ -322,13 +390,15 @@ class Index:
         row = self.db.execute(
             """SELECT o.* FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
                WHERE o.document_id = ? AND o.not_modified = 0 ORDER BY o.id DESC LIMIT 1""", (doc_id,)).fetchone()
-        return _observation(row) if row else None
+        return _observation(row, share=self._shared) if row else None
 
     def latest_archived(self, doc_id: str) -> tuple[str, str] | None:
         """(sha256, observed_at) of the newest version of a document whose bytes are kept."""
+        # EXISTS is evaluated once: an archive that keeps no bytes answers without reading the history.
         row = self.db.execute(
             """SELECT o.sha256, o.observed_at FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
-               WHERE o.document_id = ? ORDER BY o.id DESC LIMIT 1""", (doc_id,)).fetchone()
+               WHERE o.document_id = ? AND EXISTS (SELECT 1 FROM snapshots) ORDER BY o.id DESC LIMIT 1""",
+            (doc_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def last_good(self, doc_id: str) -> tuple[str | None, str | None]:
@@ -339,7 +409,8 @@ class Index:
                              "ORDER BY id DESC LIMIT 1", (doc_id,)).fetchone()
         kept = self.db.execute(
             """SELECT o.sha256 FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
-               WHERE o.document_id = ? ORDER BY o.status = 'ok' DESC, o.id DESC LIMIT 1""", (doc_id,)).fetchone()
+               WHERE o.document_id = ? AND EXISTS (SELECT 1 FROM snapshots)
+               ORDER BY o.status = 'ok' DESC, o.id DESC LIMIT 1""", (doc_id,)).fetchone()
         return (at[0] if at else None, kept[0] if kept else None)
 
     def recent(self, doc_id: str, limit: int) -> list[tuple[str, int | None]]:
@@ -350,9 +421,12 @@ class Index:
 
     def timeline(self, doc_id: str, limit: int = 30) -> list[dict[str, str]]:
         """The last ``limit`` observations as {"at", "status"}, oldest first (for availability charts)."""
-        rows = self.db.execute("SELECT observed_at, status FROM observations WHERE document_id = ? "
-                               "ORDER BY id DESC LIMIT ?", (doc_id, limit)).fetchall()
-        return [{"at": r[0], "status": r[1]} for r in reversed(rows)]
+        cur = self.db.cursor()
+        cur.row_factory = None  # plain (at, status) tuples: the keys of the shared marks
+        rows = cur.execute("SELECT observed_at, status FROM observations WHERE document_id = ? "
+                           "ORDER BY id DESC LIMIT ?", (doc_id, limit)).fetchall()
+        known, mark = self._shared.marks.get, self._shared.mark
+        return [known(r) or mark(*r) for r in reversed(rows)]
 
     def archived_versions(self, doc_id: str) -> list[Observation]:
         """One observation per distinct archived snapshot of a document, oldest first."""
@@ -361,7 +435,7 @@ class Index:
                WHERE o.document_id = ? AND o.id IN (
                    SELECT MIN(id) FROM observations WHERE document_id = ? AND sha256 IS NOT NULL GROUP BY sha256)
                ORDER BY o.id""", (doc_id, doc_id))
-        return [_observation(r) for r in rows]
+        return [_observation(r, share=self._shared) for r in rows]
 
 
 _OBS_COLUMNS = (
@@ -372,10 +446,15 @@ _OBS_COLUMNS = (
 )
 
 
+_INSERT_OBSERVATION = (f"INSERT INTO observations ({', '.join(_OBS_COLUMNS)}) "
+                       f"VALUES ({', '.join('?' * len(_OBS_COLUMNS))})")
+
+
 def _obs_row(o: Observation) -> tuple[object, ...]:
     return (
         o.run_id, o.document_id, o.url, o.observed_at, o.status or "unverified", o.final_url, o.http_status,
-        json.dumps([asdict(h) for h in o.redirects]), o.content_type, o.etag, o.last_modified, int(o.not_modified),
+        json.dumps([asdict(h) for h in o.redirects]) if o.redirects else "[]", o.content_type, o.etag,
+        o.last_modified, int(o.not_modified),
         o.size, o.sha256, o.sha512, o.sniffed, int(o.archived), o.error, o.error_kind, o.attempts, o.elapsed,
         json.dumps(o.request_headers), json.dumps(o.response_headers),
         json.dumps(asdict(o.inspection)) if o.inspection else None, o.tool_version, o.reason, o.remote_addr,
@@ -383,17 +462,60 @@ def _obs_row(o: Observation) -> tuple[object, ...]:
     )
 
 
-def _observation(r: sqlite3.Row) -> Observation:
+# Every column but the request and response headers (JSON objects, most of a row's size once
+# decoded): what judging drift and making a request conditional read of an earlier observation.
+_LIGHT_SELECT = ", ".join(("id", *(c for c in _OBS_COLUMNS if c not in ("request_headers", "response_headers"))))
+class _Shared:
+    """One copy of the short values repeated on every row (statuses, content types, the timestamps
+    of one run…) and of identical timeline marks, instead of one per row: a plan or a report
+    holds 10,000 rows, and a timeline 30 marks per document. Bounded, and it lives as long as its
+    :class:`Index`: values from servers never pile up in a long-lived process."""
+
+    LIMIT = 16384
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.marks: dict[tuple[str, str], dict[str, str]] = {}
+
+    def __call__(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        shared = self.values.get(value)
+        if shared is not None:
+            return shared
+        if len(self.values) < self.LIMIT and len(value) < 64:
+            self.values[value] = value
+        return value
+
+    def mark(self, at: str, status: str) -> dict[str, str]:
+        """``{"at": at, "status": status}``: the same dict for every document observed with this
+        status in the same second (timeline marks are read-only)."""
+        key = (at, status)
+        found = self.marks.get(key)
+        if found is None:
+            found = {"at": self(at) or at, "status": self(status) or status}
+            if len(self.marks) < self.LIMIT:
+                self.marks[key] = found
+        return found
+
+
+def _observation(r: sqlite3.Row, light: bool = False, share: Callable[[str | None], str | None] = lambda v: v
+                 ) -> Observation:
+    """An observation from its row; ``light``: a row of ``_LIGHT_SELECT`` (headers left empty)."""
+    r = dict(zip(r.keys(), r, strict=True))  # type: ignore[assignment]  # Row["name"] scans the column names
     inspection = Inspection(**_known(Inspection, json.loads(r["inspection"]))) if r["inspection"] else None
+    redirects = r["redirects"]
     return Observation(
         id=r["id"], run_id=r["run_id"], document_id=r["document_id"], url=r["url"], observed_at=r["observed_at"],
-        status=r["status"], final_url=r["final_url"], http_status=r["http_status"],
-        redirects=[Hop(**_known(Hop, h)) for h in json.loads(r["redirects"])], content_type=r["content_type"], etag=r["etag"],
+        status=share(r["status"]), final_url=r["final_url"], http_status=r["http_status"],
+        redirects=[Hop(**_known(Hop, h)) for h in json.loads(redirects)] if redirects != "[]" else [],
+        content_type=share(r["content_type"]), etag=r["etag"],
         last_modified=r["last_modified"], not_modified=bool(r["not_modified"]), size=r["size"], sha256=r["sha256"],
-        sha512=r["sha512"], sniffed=r["sniffed"], archived=bool(r["archived"]), error=r["error"],
-        error_kind=r["error_kind"], attempts=r["attempts"], elapsed=r["elapsed"],
-        request_headers=json.loads(r["request_headers"]), response_headers=json.loads(r["response_headers"]),
-        inspection=inspection, tool_version=r["tool_version"], reason=r["reason"] or "",
+        sha512=r["sha512"], sniffed=share(r["sniffed"]), archived=bool(r["archived"]), error=r["error"],
+        error_kind=share(r["error_kind"]), attempts=r["attempts"], elapsed=r["elapsed"],
+        request_headers={} if light else json.loads(r["request_headers"]),
+        response_headers={} if light else json.loads(r["response_headers"]),
+        inspection=inspection, tool_version=share(r["tool_version"]), reason=share(r["reason"]) or "",
         remote_addr=r["remote_addr"], warc_file=r["warc_file"], warc_record_id=r["warc_record_id"],
     )
 

@@ -10,7 +10,8 @@ import bisect
 import os
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -284,23 +285,28 @@ def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: 
     header = lines.document(index)
     if not isinstance(raw, dict):
         raise ManifestError(name, header, "document", "must be a table")
+    # Lines are looked up only for a message: a 10,000-document manifest has no time to spare.
     line_of = lambda f: lines.key(header, f)  # noqa: E731 - a tiny locator closure
     _check_keys(raw, DOCUMENT_KEYS, name, line_of, prefix="document.")
     _check_lang_kind(raw, name, line_of, prefix="document.")
     symbol = raw.get("symbol")
     parts = unsymbols.split_joint(symbol) if symbol else []
-    expected = tuple(unsymbols.normalise(s) for s in parts)
-    if symbol is not None and (not parts or any(unsymbols.parse(s) is None for s in parts)):
+    parsed = [unsymbols.parse(s) for s in parts]
+    if symbol is not None and (not parts or any(p is None for p in parsed)):
         raise ManifestError(name, line_of("symbol"), "document.symbol", f"{symbol!r} is not a document symbol")
+    # = unsymbols.normalise(part), without parsing each part a second time
+    expected = tuple(unsymbols.render(replace(p, reissued=False) if p.reissued else p)  # type: ignore[union-attr]
+                     for p in parsed)
     lang = raw.get("lang", defaults.get("lang"))
     if "url" in raw:
-        url = _check_url(raw["url"], name, line_of("url"), "document.url")
+        url = _check_url(raw["url"], name, lambda: line_of("url"), "document.url")
     elif expected:  # symbol only: the URL is resolved from it (see linkwatch.resolve.primary_url)
         url = unresolve.primary_url(expected[0], lang or "en", resolvers)
     else:
         raise ManifestError(name, header, "document.url",
                             "missing (give the URL the document is cited at, or its symbol)")
-    mirrors = _mirrors(raw.get("mirrors", []), expected, url, lang, resolvers, name, line_of("mirrors"))
+    mirrors = _mirrors(raw["mirrors"], expected, url, lang, resolvers, name,
+                       lambda: line_of("mirrors")) if "mirrors" in raw else ()
     doc_id = raw.get("id") or derive_id(expected[0] if expected else None, url)
     if not _ID.match(doc_id):
         raise ManifestError(name, line_of("id"), "document.id",
@@ -314,31 +320,32 @@ def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: 
 
 
 def _mirrors(value: list[Any] | str, expected: tuple[str, ...], url: str, lang: str | None,
-             resolvers: unresolve.Resolvers, name: str, line: int) -> tuple[str, ...]:
+             resolvers: unresolve.Resolvers, name: str, line: Callable[[], int]) -> tuple[str, ...]:
     """The mirror URLs: as listed, or resolved from the symbol for ``mirrors = "auto"``."""
     if isinstance(value, str):
         if value != "auto":
-            raise ManifestError(name, line, "document.mirrors", f'must be a list of URLs or "auto", not {value!r}')
+            raise ManifestError(name, line(), "document.mirrors", f'must be a list of URLs or "auto", not {value!r}')
         if not expected:
-            raise ManifestError(name, line, "document.mirrors", '"auto" needs a symbol to resolve mirrors from')
+            raise ManifestError(name, line(), "document.mirrors", '"auto" needs a symbol to resolve mirrors from')
         return unresolve.mirror_urls(expected[0], lang or "en", resolvers, exclude=(url,))
     return tuple(_check_url(m, name, line, "document.mirrors") if isinstance(m, str)
-                 else _bad_mirror(name, line) for m in value)
+                 else _bad_mirror(name, line()) for m in value)
 
 
 def _bad_mirror(name: str, line: int) -> str:
     raise ManifestError(name, line, "document.mirrors", "must be a list of URL strings")
 
 
-def _check_url(url: str, name: str, line: int, field_name: str) -> str:
+def _check_url(url: str, name: str, line: Callable[[], int], field_name: str) -> str:
+    """``url`` trimmed, if it is a usable http(s) URL; ``line()`` locates the error otherwise."""
     url = url.strip()
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError as exc:  # "https://[undocs.org/x": an unclosed IPv6 bracket, a bad port
-        raise ManifestError(name, line, field_name, f"{url!r} is not a usable URL ({exc})") from None
+        raise ManifestError(name, line(), field_name, f"{url!r} is not a usable URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ManifestError(name, line, field_name, f"{url!r} is not an http(s) URL")
+        raise ManifestError(name, line(), field_name, f"{url!r} is not an http(s) URL")
     return url
 
 

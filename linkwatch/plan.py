@@ -16,7 +16,11 @@ from .observation import Observation
 
 @dataclass
 class Task:
-    """One document to observe, with what the last run saw."""
+    """One document to observe, with what the last run saw.
+
+    The observations here are *light*: read without their request and response headers, which
+    judging and conditional requests never look at (10,000 tasks of a big run hold no headers).
+    """
 
     document: Document
     previous: Observation | None = None  # the document's latest observation, for drift
@@ -41,16 +45,16 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
     """
     tasks = []
     for doc in documents:
-        latest = index.latest(doc.id)
-        task = Task(doc, previous=_with_content(index, latest))
+        # One query for the latest observation and the statuses before it (the transient rule).
+        latest, recent = index.latest_with_recent(doc.id, transient if transient > 1 else 1)
+        content = _ContentSeen(index, doc.id, latest)
+        task = Task(doc, previous=_with_content(content, latest))
         if lookback(doc):
             task.last_good_at, task.archived_sha256 = index.last_good(doc.id)
         if transient > 1:
-            task.streak = failure_streak(index.recent(doc.id, transient))
+            task.streak = failure_streak(recent)
         for url in doc.urls:
-            # Usually the latest observation itself: no second query, no second copy in memory.
-            seen = latest if latest is not None and latest.url == url and latest.sha256 is not None \
-                else index.latest_for_url(doc.id, url)
+            seen = content.at(url)
             if seen is None or not (seen.etag or seen.last_modified):
                 continue
             if keep_bytes and not (seen.sha256 and has_blob(seen.sha256)):
@@ -60,13 +64,31 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
     return tasks
 
 
-def _with_content(index: Index, previous: Observation | None) -> Observation | None:
+class _ContentSeen:
+    """Per URL of one document, the last observation that saw content there: looked up once
+    (validators and :func:`_with_content` ask for the same URL), and usually the latest
+    observation itself (no query, no second copy in memory)."""
+
+    def __init__(self, index: Index, doc_id: str, latest: Observation | None) -> None:
+        self.index, self.doc_id, self.latest = index, doc_id, latest
+        self.found: dict[str, Observation | None] = {}
+
+    def at(self, url: str) -> Observation | None:
+        latest = self.latest
+        if latest is not None and latest.url == url and latest.sha256 is not None:
+            return latest
+        if url not in self.found:
+            self.found[url] = self.index.latest_for_url(self.doc_id, url, light=True)
+        return self.found[url]
+
+
+def _with_content(content: _ContentSeen, previous: Observation | None) -> Observation | None:
     """``previous``, with the content facts of the last observation that read its URL's body when
     ``previous`` read none (an ``ok`` of ``check --availability-only``): content drift is judged
     against the last content seen, not lost behind an HTTP-only run."""
     if previous is None or previous.status != "ok" or previous.sha256 is not None or previous.inspection:
         return previous
-    seen = index.latest_for_url(previous.document_id, previous.url)
+    seen = content.at(previous.url)
     return previous.carry_content(seen) if seen is not None else previous
 
 

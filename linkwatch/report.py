@@ -81,7 +81,9 @@ class DocumentResult:
     archived_sha256: str | None = None
     archived_at: str | None = None  # ISO 8601 UTC, when that version was observed
     archived_path: str | None = None  # relative to the archive folder: blobs/sha256/ab/cd/<sha256>
-    timeline: list[dict[str, str]] = field(default_factory=list)  # recent {"at", "status"}, oldest first
+    # Recent {"at", "status"}, oldest first, at most 30 (Index.timeline). Read-only: a report of
+    # 10,000 documents shares one dict between the marks of the same second and status.
+    timeline: list[dict[str, str]] = field(default_factory=list)
     # A web archive's capture of the URL (``--suggest``, when the document is broken, unreachable or
     # wrong-document): its replay URL, when it was captured, and whether its payload is the last
     # version linkwatch archived (None: nothing to compare with).
@@ -134,13 +136,13 @@ class DocumentResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON form: every field, findings as objects, `severity` recomputed to be consistent."""
         d: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "findings":
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if name == "findings":
                 value = [finding_to_dict(x) for x in value]
             elif isinstance(value, list):
                 value = list(value)
-            d[f.name] = value
+            d[name] = value
         d["severity"] = self.worst_severity()
         return d
 
@@ -225,9 +227,10 @@ class Report:
         line = f"{head}: {statuses}" if statuses else head
         return f"{line} · {severities or 'no findings'}"
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form; see docs/report-schema.json."""
-        return {
+    def to_dict(self, documents: bool = True) -> dict[str, Any]:
+        """JSON form; see docs/report-schema.json. ``documents=False``: without the "documents"
+        key (the JSON format writes them one at a time)."""
+        head = {
             "schema": SCHEMA_VERSION,
             "tool": "linkwatch",
             "tool_version": self.tool_version,
@@ -238,8 +241,10 @@ class Report:
             "manifests": list(self.manifests),
             "summary": {**self.counts(), "worst_severity": self.worst_severity()},
             "archive": self.archive,
-            "documents": [d.to_dict() for d in self.documents],
         }
+        if documents:
+            head["documents"] = [d.to_dict() for d in self.documents]
+        return head
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Report:
@@ -262,6 +267,17 @@ class Report:
             )
         except KeyError as exc:
             raise ValueError(f"report is missing {exc.args[0]!r}") from None
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """``[f.name for f in fields(cls)]``, computed once per class (to_dict runs per document)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _plural_severity(severity: str, n: int) -> str:

@@ -139,3 +139,40 @@ def test_console_script_runs_as_a_process(site: Path, tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["schema"] >= 1 and (tmp_path / "env-archive" / "index.sqlite").is_file()
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def _modules_after(code: str) -> set[str]:
+    """The heavy or linkwatch modules loaded by ``code`` in a fresh interpreter."""
+    probe = (f"import sys\n{code}\n"
+             "print('\\n'.join(m for m in sys.modules if m.split('.')[0] in "
+             "('linkwatch', 'rich', 'bs4', 'urllib3', 'aiohttp', 'pypdf', 'warcio', 'bagit', 'tenacity')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)
+    return set(done.stdout.split())
+
+
+def test_the_command_line_imports_what_a_command_needs_when_it_runs(tmp_path: Path) -> None:
+    assert _modules_after("import linkwatch.cli") == {"linkwatch", "linkwatch.cli", "linkwatch.formats"}
+    manifest = tmp_path / "m.toml"
+    manifest.write_text('[[document]]\nid = "a"\nurl = "https://example.org/a.pdf"\n')
+    linted = _modules_after(f"from linkwatch.cli import main\nassert main(['lint', {str(manifest)!r}]) == 0")
+    assert "linkwatch.manifest" in linted and not linted & {"linkwatch.fetch", "linkwatch.run", "urllib3", "rich"}
+
+
+def test_default_cdx_url_is_the_wayback_modules() -> None:
+    from linkwatch import cli, wayback
+
+    assert cli.DEFAULT_CDX_URL == wayback.DEFAULT_CDX_URL
+
+
+def test_report_written_to_a_file_is_whole_or_absent(site: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    assert cli("check", site, "--archive", tmp_path / "a", "--format", "json", "--output", out, *FAST) == 1
+    written = out.read_text("utf-8")
+    assert cli("status", "--archive", tmp_path / "a", "--format", "json") == 1
+    assert json.loads(written)["documents"] and written.endswith("}\n")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".r.json")] == []  # no temp file left
+    missing = tmp_path / "no-such-dir" / "r.json"
+    assert cli("status", "--archive", tmp_path / "a", "--format", "json", "--output", missing) == 3
+    assert not missing.parent.exists()

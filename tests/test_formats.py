@@ -160,6 +160,51 @@ def test_json_keeps_data_but_no_raw_controls(report: Report) -> None:
     assert json.loads(text)["documents"][5]["title"] == HOSTILE_TITLE
 
 
+def _json_reference(report: Report) -> str:
+    """The JSON format as it was first written: one json.dumps of the whole report."""
+    text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    return re.sub("[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]", lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+@pytest.mark.parametrize("documents", [None, 0, 1])
+def test_json_is_written_a_document_at_a_time_byte_for_byte_as_json_dumps(report: Report, documents) -> None:
+    import io
+
+    from linkwatch.formats import write
+
+    if documents is not None:
+        report = replace(report, documents=report.documents[:documents])
+    stream = io.StringIO()
+    write(report, "json", stream)
+    assert stream.getvalue() == render(report, "json") == _json_reference(report)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner) | st.tuples(inner, inner) | st.dictionaries(st.text(), inner)
+    | st.dictionaries(st.integers(), inner, max_size=2),
+    max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON_VALUES)
+def test_json_encoder_matches_json_dumps(value: object) -> None:
+    from linkwatch.formats.json import encode
+
+    assert encode(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_write_writes_what_render_returns(report: Report, fmt: str) -> None:
+    import io
+
+    from linkwatch.formats import write
+
+    stream = io.StringIO()
+    write(report, fmt, stream, width=80)
+    assert stream.getvalue() == render(report, fmt, width=80)
+
+
 def test_schema_enums_match_code() -> None:
     assert SCHEMA["$defs"]["status"]["enum"] == list(STATUSES)
     assert SCHEMA["$defs"]["severity"]["enum"] == list(SEVERITIES)

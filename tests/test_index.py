@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,73 @@ def test_blob_put_is_content_addressed_deduplicated_and_leaves_no_temp(tmp_path:
     assert hash_file(final) == (sha, hashlib.sha512(data).hexdigest(), len(data))
     with pytest.raises(ValueError):
         store.path_for("../../etc/passwd")
+
+
+def test_planning_reads_are_light_and_otherwise_the_same_observation(tmp_path: Path) -> None:
+    with Index(tmp_path / "index.sqlite") as index:
+        index.upsert_documents([DOC], "2026-01-01T00:00:00Z")
+        run = index.start_run("check", "2026-01-01T00:00:00Z", "0.1.0", ["m.toml"])
+        index.record(observation(run, None, status="unreachable"), [])
+        index.record(observation(run, "a" * 64), [])
+        full = index.latest("a-1")
+        light, recent = index.latest_with_recent("a-1", 3)
+        assert light is not None and full is not None
+        assert light.response_headers == {} and full.response_headers == {"content-type": "application/pdf"}
+        assert replace(light, request_headers=full.request_headers, response_headers=full.response_headers) == full
+        assert recent == index.recent("a-1", 3) == [("ok", 200), ("unreachable", 200)]
+        assert index.latest_with_recent("a-1", 1)[1] == [("ok", 200)]
+        by_url = index.latest_for_url("a-1", DOC.url, light=True)
+        assert by_url is not None and by_url.response_headers == {} and by_url.sha256 == "a" * 64
+        assert index.latest_with_recent("nope", 2) == (None, [])
+
+
+def test_timeline_marks_are_shared_between_documents(tmp_path: Path) -> None:
+    other = Document(id="b-1", url="https://x.org/b.pdf", manifest="m.toml", line=9)
+    with Index(tmp_path / "index.sqlite") as index:
+        index.upsert_documents([DOC, other], "2026-01-01T00:00:00Z")
+        run = index.start_run("check", "2026-01-01T00:00:00Z", "0.1.0", ["m.toml"])
+        index.record(observation(run, None), [])
+        index.record(replace(observation(run, None), document_id="b-1", url=other.url), [])
+        a, b = index.timeline("a-1"), index.timeline("b-1")
+        assert a == b == [{"at": "2026-01-01T00:00:00Z", "status": "ok"}]
+        assert a[0] is b[0]  # one dict for 10,000 documents checked in the same second
+
+
+def test_per_document_reads_do_not_scan_the_history(tmp_path: Path) -> None:
+    """A run reads each document's last observations from indexes alone: the time per document must
+    not grow with the number of runs recorded (10,000 documents × a year of nightly runs)."""
+    with Index(tmp_path / "index.sqlite") as index:
+        def query_plan(read) -> str:  # the plan of the statement ``read`` runs
+            seen: list[str] = []
+            index.db.set_trace_callback(seen.append)
+            read()
+            index.db.set_trace_callback(None)
+            return " ".join(r[3] for r in index.db.execute("EXPLAIN QUERY PLAN " + seen[-1]))  # values inlined
+
+        timeline = query_plan(lambda: index.timeline("a"))
+        assert "COVERING INDEX observations_recent" in timeline and "TEMP B-TREE" not in timeline
+        content = query_plan(lambda: index.latest_for_url("a", "u", light=True))
+        assert "observations_with_content" in content and "TEMP B-TREE" not in content
+        # With no snapshot kept (a `check`-only archive) the archived-version lookup reads nothing.
+        assert "SCALAR SUBQUERY" in query_plan(lambda: index.latest_archived("a"))
+
+
+def test_a_new_index_appears_only_with_its_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Created under a temporary name and linked into place: a run killed while creating the
+    index never leaves an index.sqlite without tables (tests/test_crash.py kills runs anywhere)."""
+    path = tmp_path / "index.sqlite"
+    stale = tmp_path / ".index.sqlite.new-999999999-1"  # a dead creator's leftover
+    stale.write_bytes(b"")
+
+    def killed(*args: object) -> None:
+        raise SystemExit("killed just before the link")
+
+    monkeypatch.setattr("os.link", killed)
+    with pytest.raises(SystemExit):
+        Index(path)
+    assert not path.exists() and list(tmp_path.iterdir()) == []  # nothing half-made, stale swept
+    monkeypatch.undo()
+    with Index(path) as index:
+        assert index.schema_version == SCHEMA_VERSION
+        assert index.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 import inspect
 import os
 from importlib import import_module
+from typing import IO, TYPE_CHECKING
 
-from ..report import Report
+if TYPE_CHECKING:  # the command line imports FORMATS before it knows it will render anything
+    from ..report import Report
 
 FORMATS = ("table", "json", "markdown", "junit", "github", "html")
 
@@ -41,3 +43,26 @@ def render(
     extra = {k: v for k, v in (("archive", archive), ("output", output))
              if v is not None and k in inspect.signature(module.render).parameters}
     return module.render(report, color=color, width=width, fail_on=fail_on, **extra)
+
+
+def write(
+    report: Report,
+    fmt: str,
+    stream: IO[str],
+    *,
+    color: bool = False,
+    width: int | None = None,
+    fail_on: str = "error",
+    archive: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+) -> None:
+    """Write what :func:`render` returns to ``stream``; formats that can ("json") write it a
+    document at a time instead of building one string (a 10,000-document report)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    module = import_module(f".{fmt}", __name__)
+    if hasattr(module, "write"):
+        module.write(report, stream)
+    else:
+        text = render(report, fmt, color=color, width=width, fail_on=fail_on, archive=archive, output=output)
+        stream.write(text if text.endswith("\n") else text + "\n")

@@ -13,8 +13,12 @@ cleaned of escapes and controls, so nothing can end the command early or inject 
 """
 from __future__ import annotations
 
-from ..report import DocumentResult, Finding, Report
+from typing import TYPE_CHECKING
+
 from ._text import clean
+
+if TYPE_CHECKING:  # `linkwatch lint --format github` uses the escapes alone
+    from ..report import DocumentResult, Finding, Report
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
