@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import http.client
 import os
 import pickle
@@ -42,6 +41,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from . import __version__, quirks
+from .blobs import StreamHasher, start_writeback
 from .ratelimit import AsyncHostLimiter, HostLimiter
 from .retry import (
     RETRY_AFTER_STATUSES,
@@ -197,11 +197,21 @@ def _ascii_host(host: str) -> str:
         raise ValueError(f"invalid host name {host!r}: {exc}") from None
 
 
+# A URL request_url would return unchanged: lowercase scheme and ASCII host, a port without leading
+# zeros, a path, a non-empty query, no user info, no fragment (path and query checked with _plain).
+_NORMAL_URL = re.compile(r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::(?P<port>[1-9][0-9]{0,4}))?"
+                         r"(?P<path>/[^?#]*)(?:\?(?P<query>[^#]+))?")
+
+
 def request_url(url: str) -> str:
     """The URL to put on the wire: IDNA host, percent-encoded path and query, no fragment.
 
     Raises :class:`UnsupportedScheme` for anything but http(s), ValueError for unusable URLs.
     """
+    m = _NORMAL_URL.fullmatch(url)
+    if m and (m["port"] is None or int(m["port"]) <= 65535) and _plain(_PATH_ENCODE).fullmatch(m["path"]) \
+            and (m["query"] is None or _plain(_QUERY_ENCODE).fullmatch(m["query"])):
+        return url  # already what goes on the wire (the common case: no parsing, ~10x cheaper)
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
@@ -674,7 +684,6 @@ class Fetcher(_Client):
         thread). Every 8 MiB written, the kernel is asked to start writing them to disk, so the
         fsync before the blob's rename (:meth:`BlobStore.put`) finds little left to do.
         """
-        from .blobs import StreamHasher, start_writeback
 
         hasher = StreamHasher()
         size, head, synced = 0, b"", 0
@@ -952,9 +961,10 @@ class Prober(_Client):
         current = url
         left_https = False
         while True:
-            async with limiter.slot(urlsplit(current).hostname or ""):
+            target = URL(current, encoded=True)
+            async with limiter.slot(target.host or ""):
                 try:
-                    async with session.request(method, URL(current, encoded=True), allow_redirects=False,
+                    async with session.request(method, target, allow_redirects=False,
                                                headers=self._hop_headers(headers, current, left_https)) as resp:
                         view = _Response(resp.status, resp.reason or "", _joined(resp.headers), resp.peer)
                         location = resp.headers.get("Location")
@@ -1042,40 +1052,55 @@ def _take_batch(results: queue.SimpleQueue[Any]) -> list[Any]:
 
 
 def _probe_child() -> None:
-    """The probing process of ``Prober(process=True)``: stdin gives (config, concurrency), then
-    ``(index, url)`` items up to None; stdout gets lists of ``(index, FetchResult)``, then an _End."""
+    """The probing process of ``Prober(process=True)``: stdin gives (config, concurrency,
+    revalidate), then ``(index, url, etag, last_modified)`` items up to None; stdout gets lists of
+    ``(index, FetchResult)``, then an _End."""
     import aiohttp  # noqa: F401 - before waiting for work: a warm spare has its imports done
 
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    inp = sys.stdin.buffer
     config, concurrency, revalidate = pickle.load(inp)
 
     def items() -> Iterator[_Work[int]]:
         while (item := pickle.load(inp)) is not None:
             yield item
 
-    results: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    writer = threading.Thread(target=_write_batches, args=(results, out))
-    writer.start()  # writing never holds up the event loop
+    asyncio.run(_serve_probes(Prober(config, concurrency), items(), revalidate))
+
+
+async def _serve_probes(prober: Prober, items: Iterable[_Work[int]], revalidate: bool) -> None:
+    """Probe ``items``, writing results to stdout through an asyncio pipe transport: its writes
+    never block the loop (a thread writing instead cost ~40% more CPU per result, GIL hand-offs),
+    and whatever completes in one turn of the loop goes as one batch."""
+    loop = asyncio.get_running_loop()
+    closed = loop.create_future()
+
+    class Pipe(asyncio.Protocol):
+        def connection_lost(self, exc: Exception | None) -> None:
+            if not closed.done():
+                closed.set_result(None)
+
+    transport, _ = await loop.connect_write_pipe(Pipe, sys.stdout.buffer)
+    pending: list[Any] = []
+
+    def flush() -> None:
+        transport.write(pickle.dumps(pending, pickle.HIGHEST_PROTOCOL))
+        pending.clear()
+
+    def emit(result: Any) -> None:
+        if not pending:
+            loop.call_soon(flush)
+        pending.append(result)
+
     error = None
     try:
-        asyncio.run(Prober(config, concurrency)._probe_all(items(), results.put, revalidate))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        await prober._probe_all(items, emit, revalidate)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
         error = f"{type(exc).__name__}: {exc}"
-    results.put(_End(error))
-    writer.join()
-
-
-def _write_batches(results: queue.SimpleQueue[Any], out: IO[bytes]) -> None:
-    while True:
-        batch = _take_batch(results)
-        end = batch.pop() if isinstance(batch[-1], _End) else None
-        if batch:
-            pickle.dump(batch, out, pickle.HIGHEST_PROTOCOL)
-        if end is not None:
-            pickle.dump(end, out)
-            out.flush()
-            return
-        out.flush()
+    if pending:
+        flush()
+    transport.write(pickle.dumps(_End(error)))
+    transport.close()  # after the buffered bytes are written
+    await closed
 
 
 def _child_env() -> dict[str, str]:

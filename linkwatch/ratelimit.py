@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -115,17 +115,42 @@ class AsyncHostLimiter:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._next_start: dict[str, float] = {}
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        key = host.lower()
+    def slot(self, host: str) -> _AsyncSlot:
+        """``async with limiter.slot(host):`` holds one of ``host``'s slots (a plain class, not
+        an ``asynccontextmanager``: this runs for every request of a bulk check)."""
+        return _AsyncSlot(self, host.lower())
+
+    def _semaphore(self, key: str) -> asyncio.Semaphore:
         slots = self._slots.get(key)
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(self.per_host)
-        async with slots:
-            if self.min_interval > 0:
-                now = time.monotonic()
-                start = max(now, self._next_start.get(key, 0.0))
-                self._next_start[key] = start + self.min_interval
-                if start > now:
-                    await asyncio.sleep(start - now)
-            yield
+        return slots
+
+    def _delay(self, key: str) -> float:
+        """Book the next start for ``key``; the seconds to wait before this one starts."""
+        now = time.monotonic()
+        start = max(now, self._next_start.get(key, 0.0))
+        self._next_start[key] = start + self.min_interval
+        return start - now
+
+
+class _AsyncSlot:
+    __slots__ = ("limiter", "key", "semaphore")
+
+    def __init__(self, limiter: AsyncHostLimiter, key: str) -> None:
+        self.limiter, self.key = limiter, key
+        self.semaphore = limiter._semaphore(key)
+
+    async def __aenter__(self) -> None:
+        await self.semaphore.acquire()
+        if self.limiter.min_interval > 0:
+            delay = self.limiter._delay(self.key)
+            if delay > 0:
+                try:
+                    await asyncio.sleep(delay)
+                except BaseException:
+                    self.semaphore.release()
+                    raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.semaphore.release()

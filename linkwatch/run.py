@@ -280,6 +280,9 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
                         m = outcome.memento
                         result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
                     results[order[id(outcome.task)]] = result
+                    # Judged and reported: what the index said before is no longer needed (~10 MB
+                    # at 10,000 documents).
+                    outcome.task.previous, outcome.task.validators = None, {}
             for outcome in batch:
                 advance(outcome.task.document.id, outcome.observation)
     return [results[i] for i in sorted(results)]

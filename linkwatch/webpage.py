@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bs4 import BeautifulSoup
-
 from .inspect import Inspection
 
 MAX_BYTES = 256 * 1024
@@ -17,6 +15,8 @@ MAX_BYTES = 256 * 1024
 def inspect_page(path: Path) -> Inspection:
     with open(path, "rb") as fh:
         head = fh.read(MAX_BYTES)
+    from bs4 import BeautifulSoup  # here: 64 ms of imports that PDF-only runs never need
+
     try:
         soup = BeautifulSoup(head, "html.parser")
     except Exception as exc:  # bs4 on hostile markup: report, never crash the run
