@@ -1,10 +1,12 @@
 """What the HTTP layer costs per request, against nginx on 127.0.0.1 (bench/server.py), for the
 availability path: N HEAD requests to the avail-N site's URLs, redirects not followed.
 
-    bench/.peers/venv/bin/python bench/http_layer.py N   # needs aiohttp (in bench/.peers, see compare.py install)
+    python bench/http_layer.py N
 
 Candidates: linkwatch's Fetcher (urllib3 + retries, politeness, recording) in 16 threads; bare
-urllib3 in 16 threads; aiohttp with 64 in flight in one process; aiohttp in one process per core.
+urllib3 in 16 threads; aiohttp with 64 in flight in one process; aiohttp in one process per core;
+linkwatch's Prober (aiohttp + the same rules as the Fetcher) on an event loop in a thread, and in
+a child process (what ``check --availability-only`` uses), 64 in flight.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 import server as site  # noqa: E402
 
-PORT = 18080
+PORT = int(os.environ.get("BENCH_PORT", "18080"))
 BASE = f"http://127.0.0.1:{PORT}"
 
 
@@ -65,13 +67,28 @@ def aiohttp_procs(urls: list[str]) -> None:
         list(pool.map(_aio_part, [urls[i::n] for i in range(n)]))
 
 
+def prober_thread(urls: list[str]) -> None:
+    _prober(urls, process=False)
+
+
+def prober_process(urls: list[str]) -> None:
+    _prober(urls, process=True)
+
+
+def _prober(urls: list[str], process: bool) -> None:
+    from linkwatch.fetch import FetchConfig, Prober
+
+    for _ in Prober(FetchConfig(per_host=64, min_interval=0), 64, process=process).probe_all(enumerate(urls)):
+        pass
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     root = site.build_avail(n, BASE)
     urls = root.joinpath("urls.txt").read_text().split()
     server = site.Nginx(root, PORT)
     try:
-        fns = [fetcher_threads, urllib3_threads, aiohttp_one, aiohttp_procs]
+        fns = [fetcher_threads, urllib3_threads, aiohttp_one, aiohttp_procs, prober_thread, prober_process]
         times = {f.__name__: [] for f in fns}
         for _ in range(3):
             for f in fns:

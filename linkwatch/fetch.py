@@ -810,6 +810,11 @@ class Prober(_Client):
         return self._in_child(items, True) if self.process else self._in_thread(items, True)
 
     def _in_thread(self, items: Iterable[_Work[K]], revalidate: bool) -> Iterator[list[tuple[K, FetchResult]]]:
+        # Imported here, not first in the loop's thread: two threads compiling modules at once can
+        # corrupt CPython 3.11's AST validator state ("AST constructor recursion depth mismatch").
+        import aiohttp  # noqa: F401
+        import yarl  # noqa: F401
+
         results: queue.SimpleQueue[Any] = queue.SimpleQueue()
         loop = asyncio.new_event_loop()
         main = loop.create_task(self._probe_all(items, results.put, revalidate))
@@ -907,15 +912,21 @@ class Prober(_Client):
                 errors.append(task.exception())  # a bug, not a network failure: stop the run
 
         async with self._session() as session:
-            for key, url, etag, last_modified in items:
-                await window.acquire()
-                if errors:
-                    break
-                task = asyncio.ensure_future(one(key, url, etag, last_modified))
-                running.add(task)
-                task.add_done_callback(finished)
-            if running:
-                await asyncio.wait(running)
+            try:
+                for key, url, etag, last_modified in items:
+                    await window.acquire()
+                    if errors:
+                        break
+                    task = asyncio.ensure_future(one(key, url, etag, last_modified))
+                    running.add(task)
+                    task.add_done_callback(finished)
+                if running:
+                    await asyncio.wait(running)
+            finally:  # cancelled (the consumer stopped early): no request is left pending
+                for task in list(running):
+                    task.cancel()
+                if running:
+                    await asyncio.wait(running)
         if errors:
             raise errors[0]
 
@@ -1017,6 +1028,8 @@ def warm_prober(wanted: bool = True) -> Iterator[None]:
     """Start a probing process now, for a ``Prober(process=True)`` made later in the block: its
     start-up (Python and aiohttp's imports, ~0.2 s) then overlaps whatever the caller does first
     (reading manifests, planning). Stopped at the end of the block if nothing used it."""
+    with _SPARES_LOCK:
+        wanted = wanted and not _SPARES  # one already waits (the CLI started it): enough
     try:
         spare = _spawn() if wanted else None
     except OSError:

@@ -3,6 +3,7 @@
 bounded scheduling, politeness, cancellation, errors that are bugs."""
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -183,7 +184,7 @@ def test_prober_reads_its_input_as_it_goes(server: LocalServer, process: bool) -
     assert sum(len(b) for b in batches) + len(first) == 100
 
 
-def test_closing_the_prober_early_cancels_what_is_left(server: LocalServer, process: bool) -> None:
+def test_closing_the_prober_early_cancels_what_is_left(server: LocalServer, process: bool, caplog) -> None:
     fast = server.route("/fast", Status(200))
     hang = server.route("/hang", Hang(30))
     items = [("fast", fast)] + [(str(i), f"{hang}?{i}") for i in range(20)]
@@ -193,6 +194,8 @@ def test_closing_the_prober_early_cancels_what_is_left(server: LocalServer, proc
     batches.close()
     assert time.monotonic() - t0 < 5
     assert not [t for t in threading.enumerate() if t.name == "linkwatch-probe"]
+    gc.collect()  # a request left pending would now be destroyed, and asyncio would say so
+    assert "destroyed but it is pending" not in caplog.text
 
 
 def test_a_bug_is_raised_not_reported_as_a_network_failure(server: LocalServer, process: bool) -> None:
