@@ -419,20 +419,23 @@ class _Client:
             return headers
         return {**headers, **extra}
 
-    def _start(self, url: str, headers: dict[str, str]) -> tuple[FetchResult, str | None]:
-        """A new result for ``url`` with the request headers it records, and the URL to put on the
-        wire — None when ``url`` is unusable (no request is made; the result says why)."""
+    def _start(self, url: str, etag: str | None, last_modified: str | None
+               ) -> tuple[FetchResult, str | None, dict[str, str]]:
+        """A new result for ``url``, the URL to put on the wire and the request headers (recorded
+        in the result, redacted). The URL is None when ``url`` is unusable: no request is made,
+        and the result says why."""
+        headers = self.request_headers(etag=etag, last_modified=last_modified)
         result = FetchResult(url=url, started_at=now(), attempts=0)
         try:
             target = request_url(url)
             # What was sent to the first URL, fit to record (index, WARC): credentials redacted.
             result.request_headers = redact(self._hop_headers(headers, target, False), self.config.secret_values)
-            return result, target
+            return result, target, headers
         except ValueError as exc:  # no request was made: attempts stays 0
             result.request_headers = redact(headers, self.config.secret_values)
             result.error = str(exc)
             result.error_kind = "scheme" if isinstance(exc, UnsupportedScheme) else "connection"
-            return result, None
+            return result, None, headers
 
     def _next_hop(self, out: _Attempt, current: str, resp: _Response, location: str, seen: set[str]) -> str | None:
         """Check a redirect and record it; return the next URL, or None when refused (``out`` says why)."""
@@ -576,10 +579,8 @@ class Fetcher(_Client):
         at all, every hop included.
         """
         t0 = time.monotonic()
-        headers = self.request_headers(etag=etag, last_modified=last_modified)
-        result, target = self._start(url, headers)
+        result, target, headers = self._start(url, etag, last_modified)
         if target is None:
-            result.elapsed = time.monotonic() - t0
             return result
         outcome, attempts = call_with_retries(
             lambda: self._attempt(target, Path(dest_dir), headers, want_body, method), self._policy
@@ -953,10 +954,8 @@ class Prober(_Client):
     async def _fetch(self, session: Any, limiter: AsyncHostLimiter, url: str, method: str,
                      etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         t0 = time.monotonic()
-        headers = self.request_headers(etag=etag, last_modified=last_modified)
-        result, target = self._start(url, headers)
+        result, target, headers = self._start(url, etag, last_modified)
         if target is None:
-            result.elapsed = time.monotonic() - t0
             return result
         outcome, attempts = await call_with_retries_async(
             lambda: self._attempt(session, limiter, target, headers, method), self._policy)
