@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hostile_files import _FONT, HOSTILE, _pdf, flate_bomb, write_all
+from hostile_files import _FONT, HOSTILE, _one_page, _pdf, flate_bomb, write_all
 from pypdf import PdfReader
 
 from linkwatch.inspect import (
@@ -206,3 +206,22 @@ def test_a_500_mib_pdf_is_inspected_in_bounded_memory(tmp_path: Path, engine: st
     assert got["error"] is None and got["symbols"] == ["A/80/62", "E/2025/12"] and got["pages"] == 19
     # Reading the file whole (pypdf given a path) made this 560 MB; lazily, ~40 MB.
     assert out["peak_mb"] < 150, out
+
+
+@needs_poppler
+def test_small_pdfs_skip_the_pdftotext_start_up(tmp_path: Path) -> None:
+    # Starting pdftotext (~5 ms) costs more than pypdf reading a tiny page 1 (~1 ms): files under
+    # POPPLER_MIN_SIZE are read by pypdf alone, larger ones by pdftotext. A pdftotext that leaves a
+    # mark when started tells which.
+    from linkwatch.inspect import POPPLER_MIN_SIZE, read_pdf_poppler
+
+    mark = tmp_path / "started"
+    spy = tmp_path / "pdftotext"
+    spy.write_text(f'#!/bin/sh\ntouch "{mark}"\nexec "{shutil.which("pdftotext")}" "$@"\n')
+    spy.chmod(0o755)
+    small = tmp_path / "small.pdf"
+    text = b"BT /F1 12 Tf 72 720 Td (United Nations A/80/1) Tj ET"
+    small.write_bytes(_one_page(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text)))
+    assert small.stat().st_size < POPPLER_MIN_SIZE <= GOOD.stat().st_size
+    assert read_pdf_poppler(small, str(spy)) == read_pdf(small) and not mark.exists()
+    assert read_pdf_poppler(GOOD, str(spy)) == read_pdf(GOOD) and mark.exists()
