@@ -1069,6 +1069,7 @@ def _probe_child() -> None:
     ``(index, FetchResult)``, then an _End."""
     import aiohttp  # noqa: F401 - before waiting for work: a warm spare has its imports done
 
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     inp = sys.stdin.buffer
     config, concurrency, revalidate = pickle.load(inp)
 
@@ -1077,6 +1078,15 @@ def _probe_child() -> None:
             yield item
 
     asyncio.run(_serve_probes(Prober(config, concurrency), items(), revalidate))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop this probing process as soon as its parent is gone (killed: SIGKILL runs no clean-up),
+    rather than finish requests nobody will read (a hanging server holds one up to the timeout
+    times the retries)."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
 
 
 async def _serve_probes(prober: Prober, items: Iterable[_Work[int]], revalidate: bool) -> None:

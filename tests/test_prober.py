@@ -208,3 +208,35 @@ def test_a_bug_is_raised_not_reported_as_a_network_failure(server: LocalServer, 
     with pytest.raises(RuntimeError, match="bug in the caller"):
         for _ in Prober(FetchConfig(min_interval=0.0), process=process).probe_all(items()):
             pass
+
+
+def test_the_probing_process_dies_with_a_killed_parent(server: LocalServer, tmp_path: Path) -> None:
+    # SIGKILL runs no clean-up: the child must notice on its own, not finish requests nobody reads
+    # (this one hangs; with --timeout 30 it would hold on for 30 s and more).
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    url = server.route("/hang", Hang(60))
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(f'[[document]]\nid = "h"\nsymbol = "A/80/62"\nurl = "{url}"\n')
+    root = Path(__file__).resolve().parent.parent
+    parent = subprocess.Popen([sys.executable, "-m", "linkwatch", "check", str(manifest), "--availability-only",
+                               "--archive", str(tmp_path / "archive"), "--timeout", "30", "--no-progress"],
+                              cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not server.requests("/hang") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the request is in flight: the child is probing
+    children = subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True).stdout.split()
+    assert server.requests("/hang") and children
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    time.sleep(1.5)
+
+    def running(pid: str) -> bool:
+        try:
+            return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return False
+    assert not [pid for pid in children if running(pid)]
