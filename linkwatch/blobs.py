@@ -6,6 +6,7 @@ names from servers never become paths (only the hash does).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import queue
@@ -121,13 +122,16 @@ def hash_file(path: Path) -> tuple[str, str, int]:
     return sha256, sha512, hasher.size
 
 
+@functools.cache
 def _sync_file_range() -> Any:
-    """glibc's ``sync_file_range`` (Linux), or None where there is none."""
+    """glibc's ``sync_file_range`` (Linux), or None where there is none. Looked up on first use,
+    in the process's own symbols: every command imports this module, few write large files."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         import ctypes
-        import ctypes.util
 
-        func = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).sync_file_range
+        func = ctypes.CDLL(None, use_errno=True).sync_file_range
     except (OSError, AttributeError, ImportError):
         return None
     func.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
@@ -135,7 +139,6 @@ def _sync_file_range() -> Any:
     return func
 
 
-_SYNC_FILE_RANGE = _sync_file_range() if sys.platform.startswith("linux") else None
 _SYNC_FILE_RANGE_WRITE = 2  # start writeback of the range's dirty pages; do not wait
 
 
@@ -146,8 +149,9 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
     of a large download to while it streams, so that fsync finds little left to do. The pages
     stay cached (the inspection reads them next). A no-op where the call does not exist.
     """
-    if _SYNC_FILE_RANGE is not None and length > 0:
-        _SYNC_FILE_RANGE(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # errors ignored: advisory
+    func = _sync_file_range() if length > 0 else None
+    if func is not None:
+        func(fd, offset, length, _SYNC_FILE_RANGE_WRITE)  # errors ignored: advisory
 
 
 def _fsync_file(path: Path) -> None:

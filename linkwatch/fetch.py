@@ -811,11 +811,6 @@ class Prober(_Client):
         return self._in_child(items, True) if self.process else self._in_thread(items, True)
 
     def _in_thread(self, items: Iterable[_Work[K]], revalidate: bool) -> Iterator[list[tuple[K, FetchResult]]]:
-        # Imported here, not first in the loop's thread: two threads compiling modules at once can
-        # corrupt CPython 3.11's AST validator state ("AST constructor recursion depth mismatch").
-        import aiohttp  # noqa: F401
-        import yarl  # noqa: F401
-
         results: queue.SimpleQueue[Any] = queue.SimpleQueue()
         loop = asyncio.new_event_loop()
         main = loop.create_task(self._probe_all(items, results.put, revalidate))
@@ -864,12 +859,7 @@ class Prober(_Client):
                     return
                 yield [(keys.pop(i), result) for i, result in batch]
         finally:
-            if child.poll() is None:
-                child.kill()
-            child.wait()
-            feeder.join()
-            child.stdout.close()  # type: ignore[union-attr]
-            stderr.close()
+            _stop(child, stderr, before_close=feeder.join)
 
     def _feed(self, child: subprocess.Popen[bytes], items: Iterable[_Work[K]], revalidate: bool,
               keys: dict[int, K], failed: list[BaseException]) -> None:
@@ -1046,12 +1036,19 @@ def warm_prober(wanted: bool = True) -> Iterator[None]:
             if unused:
                 _SPARES.remove(spare)
         if unused:
-            child, stderr = spare
-            child.kill()
-            child.wait()
-            for f in (child.stdin, child.stdout, stderr):
-                with contextlib.suppress(OSError):
-                    f.close()  # type: ignore[union-attr]
+            _stop(*spare)
+
+
+def _stop(child: subprocess.Popen[bytes], stderr: IO[bytes], before_close: Callable[[], None] = lambda: None) -> None:
+    """Kill a probing process if it still runs, reap it, close its pipes (after ``before_close``:
+    the thread feeding its stdin)."""
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    before_close()
+    for f in (child.stdin, child.stdout, stderr):
+        with contextlib.suppress(OSError, ValueError):
+            f.close()  # type: ignore[union-attr]
 
 
 def _take_batch(results: queue.SimpleQueue[Any]) -> list[Any]:

@@ -72,9 +72,7 @@ class HostLimiter:
         in order without serialising on the lock while they sleep.
         """
         with state.lock:
-            now = self._clock()
-            start = max(now, state.next_start)
-            state.next_start = start + self.min_interval
+            start, state.next_start = _book(self._clock(), state.next_start, self.min_interval)
             return start
 
     @contextmanager
@@ -99,6 +97,12 @@ class HostLimiter:
         """Hosts seen so far (for diagnostics)."""
         with self._lock:
             return sorted(self._hosts)
+
+
+def _book(now: float, next_start: float, interval: float) -> tuple[float, float]:
+    """(when a request may start, when the one after it may): ``interval`` apart, never in the past."""
+    start = max(now, next_start)
+    return start, start + interval
 
 
 class AsyncHostLimiter:
@@ -129,8 +133,7 @@ class AsyncHostLimiter:
     def _delay(self, key: str) -> float:
         """Book the next start for ``key``; the seconds to wait before this one starts."""
         now = time.monotonic()
-        start = max(now, self._next_start.get(key, 0.0))
-        self._next_start[key] = start + self.min_interval
+        start, self._next_start[key] = _book(now, self._next_start.get(key, 0.0), self.min_interval)
         return start - now
 
 

@@ -300,12 +300,12 @@ def _bulk_tasks(tasks: list[Task], options: Options,
     body take the thread pool."""
     if suggesting:
         return [], [], tasks
-    single = [t for t in tasks if len(t.document.urls) == 1]
-    rest = [t for t in tasks if len(t.document.urls) != 1]
-    if options.availability_only:
-        return single, [], rest
-    known = [t for t in single if t.document.urls[0] in t.validators]
-    return [], known, rest + [t for t in single if t.document.urls[0] not in t.validators]
+    bulk: list[Task] = []
+    rest: list[Task] = []
+    for t in tasks:
+        single = len(t.document.urls) == 1
+        (bulk if single and (options.availability_only or t.document.urls[0] in t.validators) else rest).append(t)
+    return (bulk, [], rest) if options.availability_only else ([], bulk, rest)
 
 
 def _probed(observer: Observer, prober: Prober, tasks: list[Task]) -> Iterator[list[Outcome]]:

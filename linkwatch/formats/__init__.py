@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 from importlib import import_module
+from types import ModuleType
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command line imports FORMATS before it knows it will render anything
@@ -36,10 +37,7 @@ def render(
     that link to archived copies ("html") compute links relative to the output; formats whose
     ``render`` does not take them never see them. The result ends with a newline.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    # Imported lazily so `linkwatch --format json` never pays for rich.
-    module = import_module(f".{fmt}", __name__)
+    module = _module(fmt)
     extra = {k: v for k, v in (("archive", archive), ("output", output))
              if v is not None and k in inspect.signature(module.render).parameters}
     return module.render(report, color=color, width=width, fail_on=fail_on, **extra)
@@ -58,11 +56,16 @@ def write(
 ) -> None:
     """Write what :func:`render` returns to ``stream``; formats that can ("json") write it a
     document at a time instead of building one string (a 10,000-document report)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    module = import_module(f".{fmt}", __name__)
+    module = _module(fmt)
     if hasattr(module, "write"):
         module.write(report, stream)
     else:
         text = render(report, fmt, color=color, width=width, fail_on=fail_on, archive=archive, output=output)
         stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def _module(fmt: str) -> ModuleType:
+    """The module of format ``fmt``, imported lazily so `linkwatch --format json` never pays for rich."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return import_module(f".{fmt}", __name__)
