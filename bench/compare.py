@@ -330,7 +330,7 @@ def _sync() -> None:
 # -- inspection -------------------------------------------------------------------------------------
 def inspect_bench(repeat: int) -> None:
     sys.path.insert(0, str(REPO))
-    from linkwatch.inspect import Inspector
+    from linkwatch.pdf.inspect import Inspector
 
     pdfs = sorted(site.FIXTURES.glob("*.pdf"))
     per_lw, per_pop = {}, {}

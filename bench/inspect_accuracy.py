@@ -4,7 +4,7 @@
 
 TRUTH.tsv has the columns of tests/fixtures/pdfs/MANIFEST.tsv: file, symbols_on_page1
 (``;``-separated), lang, pages, bytes, sha256, title, note. Symbols are compared as sets after
-:func:`linkwatch.symbols.normalise`; titles with :func:`linkwatch.inspect.title_key` (case,
+:func:`linkwatch.un.symbols.normalise`; titles with :func:`linkwatch.pdf.inspect.title_key` (case,
 quotes, dashes, spacing ignored), over the files that have an expected title. The engine is
 linkwatch's default (poppler when pdftotext is installed) unless --engine says otherwise.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from linkwatch import symbols as unsymbols  # noqa: E402
-from linkwatch.inspect import Inspection, Inspector, read_pdf, read_pdf_poppler, title_key  # noqa: E402
+from linkwatch.un import symbols as unsymbols  # noqa: E402
+from linkwatch.pdf.inspect import Inspection, Inspector, read_pdf, read_pdf_poppler, title_key  # noqa: E402
 
 
 def _expected_symbols(cell: str) -> set[str]:

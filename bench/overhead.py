@@ -23,12 +23,12 @@ T0 = time.perf_counter()
 from linkwatch import __version__  # noqa: E402
 from linkwatch import run as lwrun  # noqa: E402
 from linkwatch.compare import judge  # noqa: E402
-from linkwatch.fetch import FetchResult, Hop  # noqa: E402
-from linkwatch.formats import render  # noqa: E402
+from linkwatch.http.fetch import FetchResult, Hop  # noqa: E402
+from linkwatch.report.formats import render  # noqa: E402
 from linkwatch.manifest import load_all  # noqa: E402
 from linkwatch.observation import Observation  # noqa: E402
 from linkwatch.plan import plan  # noqa: E402
-from linkwatch.record import Recorder  # noqa: E402
+from linkwatch.store.record import Recorder  # noqa: E402
 from linkwatch.report import Report  # noqa: E402
 from linkwatch.timestamps import now  # noqa: E402
 

@@ -17,14 +17,14 @@ _EXPORTS = {
     "verify": "api", "events": "api", "export_warc": "api", "export_bagit": "api",
     "resolve_symbol": "api", "discover_references": "api", "merge_discovered": "api",
     "merge_reports": "api", "lint": "api",
-    "ManifestError": "manifest", "Report": "report", "RunFailed": "run", "render": "formats",
+    "ManifestError": "manifest", "Report": "report", "RunFailed": "run", "render": "report.formats",
 }
 __all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: `import linkwatch` stays cheap, which matters for the inspection worker processes
-    # (they import linkwatch.inspect and nothing of the HTTP machinery).
+    # (they import linkwatch.pdf.inspect and nothing of the HTTP machinery).
     if name in _EXPORTS:
         import importlib
 

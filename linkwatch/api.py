@@ -14,14 +14,14 @@ from . import manifest as _manifest
 from .run import Archive, Options, execute
 
 if TYPE_CHECKING:
-    from . import discover as _discover
-    from . import resolve as _resolve
+    from .un import discover as _discover
+    from .un import resolve as _resolve
     from . import timeline as _timeline
-    from .fixity import FixityReport
-    from .index import Event
-    from .inspect import Inspection
+    from .store.fixity import FixityReport
+    from .store.index import Event
+    from .pdf.inspect import Inspection
     from .manifest import Document
-    from .report import Report
+    from .report.model import Report
     from .versions import VersionDiff
 
 # Each function imports what only it needs (discover, fixity, versions, warc export…), so that
@@ -74,7 +74,7 @@ def history(document: str, archive: str | Path | None = None) -> tuple[Document,
 def diff(document: str, old: str | None = None, new: str | None = None,
          archive: str | Path | None = None) -> VersionDiff:
     """Metadata changes and a unified text diff between two archived versions (default: the last two)."""
-    from .inspect import Inspector
+    from .pdf.inspect import Inspector
     from .versions import diff as _diff
 
     with _open(archive) as store:
@@ -84,7 +84,7 @@ def diff(document: str, old: str | None = None, new: str | None = None,
 
 def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeout: float = 60.0) -> list[tuple[str, Inspection]]:
     """Symbols, title, language and pages of local PDFs, each in the sandboxed worker. No network."""
-    from .inspect import Inspector
+    from .pdf.inspect import Inspector
 
     paths = [str(p) for p in _paths(files)]
     with Inspector(workers=workers, timeout=timeout) as inspector:
@@ -93,7 +93,7 @@ def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeou
 
 def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:
     """Re-hash every stored snapshot (or a random ``sample_percent``) against the index; no network."""
-    from . import fixity as _fixity
+    from .store import fixity as _fixity
 
     with _open(archive) as store:
         return _fixity.verify(store.index, store.blobs, sample_percent)
@@ -110,7 +110,7 @@ def events(document: str | None = None, archive: str | Path | None = None) -> li
 
 def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
     """Write one WARC with the latest archived version of each document (of ``manifest``, or all)."""
-    from . import warc as _warc
+    from .store import warc as _warc
 
     with _open(archive) as store:
         docs = _documents(store, manifest)
@@ -122,9 +122,9 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
     """Write a BagIt 1.0 bag at ``dest``: the latest (or every) archived version of each document
     (of ``manifest``, or all), sha256 + sha512 manifests, a JSON report and a CSV index as tag files.
 
-    Raises :class:`linkwatch.bag.ExportRefused` when ``dest`` is a non-empty folder or nothing is
+    Raises :class:`linkwatch.store.bag.ExportRefused` when ``dest`` is a non-empty folder or nothing is
     archived, :class:`~linkwatch.run.RunFailed` when a blob no longer matches the index."""
-    from . import bag as _bag
+    from .store import bag as _bag
     from . import timeline as _timeline
 
     loaded = _manifest.load(str(manifest)) if manifest is not None else None
@@ -149,7 +149,7 @@ def _documents(store: Archive, manifest: str | Path | None) -> list[Document]:
 
 def resolve_symbol(symbol: str, lang: str = "en") -> list[_resolve.Place]:
     """The places a UN document symbol can be fetched from, in order (no network)."""
-    from . import resolve as _resolve
+    from .un import resolve as _resolve
 
     return _resolve.resolve(symbol, lang)
 
@@ -157,8 +157,8 @@ def resolve_symbol(symbol: str, lang: str = "en") -> list[_resolve.Place]:
 def discover_references(source: str | Path, lang: str = "en", timeout: float = 60.0) -> _discover.Discovery:
     """The UN documents a file or URL (Markdown, text, HTML, PDF) cites; ``.to_toml()`` is a manifest.
 
-    Raises :class:`linkwatch.discover.SourceError` when the source cannot be read."""
-    from . import discover as _discover
+    Raises :class:`linkwatch.un.discover.SourceError` when the source cannot be read."""
+    from .un import discover as _discover
 
     return _discover.discover(str(source), lang=lang, timeout=timeout)
 
@@ -166,17 +166,17 @@ def discover_references(source: str | Path, lang: str = "en", timeout: float = 6
 def merge_discovered(found: _discover.Discovery, manifest: str | Path) -> list[_discover.Reference]:
     """Append to ``manifest`` the discovered documents it does not list yet (its text, comments
     and order kept; written atomically); returns those added."""
-    from . import discover as _discover
+    from .un import discover as _discover
 
     return _discover.merge(found, manifest)
 
 
 def merge_reports(reports: str | Path | list[str | Path]) -> Report:
-    """One report from JSON reports (e.g. of ``--shard`` CI jobs); see :mod:`linkwatch.merge`.
+    """One report from JSON reports (e.g. of ``--shard`` CI jobs); see :mod:`linkwatch.report.merge`.
 
-    Raises :class:`linkwatch.merge.MergeError` (a ValueError) for an unreadable or newer report.
+    Raises :class:`linkwatch.report.merge.MergeError` (a ValueError) for an unreadable or newer report.
     """
-    from .merge import merge_files
+    from .report.merge import merge_files
 
     return merge_files(_paths(reports))
 

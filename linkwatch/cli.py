@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from . import __version__
-from .formats import FORMATS
+from .report.formats import FORMATS
 
 if TYPE_CHECKING:
-    from .index import Event
+    from .store.index import Event
     from .manifest import Document
-    from .report import Report
+    from .report.model import Report
     from .timeline import Entry
     from .versions import VersionDiff
 
@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands ----------------------------------------------------------------------------------
 def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from .fetch import warm_prober
+        from .http.fetch import warm_prober
 
         # The bulk HTTP path's process starts before the rest of linkwatch is even imported: its own
         # start-up (~0.25 s) then costs a re-run nothing. Unused (a first full check), it is stopped.
@@ -231,7 +231,7 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
     shown = _only_problems(report) if args.quiet and args.format in ("table", "markdown") else report
     if args.quiet and args.format == "table" and not shown.documents:
         return report.exit_code(args.fail_on)  # --quiet: no problems, nothing to say
-    from .formats import write
+    from .report.formats import write
 
     to_terminal = args.output is None and sys.stdout.isatty()
     _write_with(lambda stream: write(shown, args.format, stream, color=to_terminal and not os.environ.get("NO_COLOR"),
@@ -248,7 +248,7 @@ def _only_problems(report: Report) -> Report:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from .merge import MergeError, merge_files
+    from .report.merge import MergeError, merge_files
 
     try:
         report = merge_files(args.reports)
@@ -259,8 +259,8 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .formats._text import clean
-    from .formats.github import escape_data, escape_property
+    from .report.formats._text import clean
+    from .report.formats.github import escape_data, escape_property
     from .lint import lint
 
     problems = lint(args.manifests)
@@ -327,7 +327,7 @@ def _export(args: argparse.Namespace) -> int:
         count = api.export_warc(args.dest, manifest=args.manifest, archive=args.archive)
         print(f"linkwatch: wrote WARC {args.dest}: the latest archived version of {count} document(s)", file=sys.stderr)
         return EXIT_OK
-    from .bag import ExportRefused
+    from .store.bag import ExportRefused
 
     try:
         bag = api.export_bagit(args.dest, manifest=args.manifest, all_versions=args.all_versions,
@@ -335,7 +335,7 @@ def _export(args: argparse.Namespace) -> int:
     except ExportRefused as exc:
         _error(str(exc))
         return EXIT_USAGE
-    from .bag import payload_oxum
+    from .store.bag import payload_oxum
 
     size, files = (payload_oxum(bag).split(".") + ["?"])[:2]
     print(f"linkwatch: wrote BagIt bag {bag}: {files} file(s), {size} bytes of payload", file=sys.stderr)
@@ -389,7 +389,7 @@ def _resolve(args: argparse.Namespace) -> int:
 def _discover(args: argparse.Namespace) -> int:
     from . import api
 
-    from .discover import SourceError
+    from .un.discover import SourceError
 
     try:
         found = api.discover_references(args.source, lang=args.lang, timeout=args.timeout)
@@ -423,7 +423,7 @@ def _history_json(doc: Document, entries: list[Entry]) -> dict[str, object]:
 
 def _history_table(doc: Document, entries: list[Entry]) -> str:
     """Every observation, oldest first, with what changed since the one before, in words."""
-    from .formats._text import clean
+    from .report.formats._text import clean
     from .progress import human_size
 
     rows, before = [], None
@@ -506,7 +506,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     from rich.markup import escape
     from rich.table import Table
 
-    from .formats._text import clean
+    from .report.formats._text import clean
 
     table = Table(*headers, box=None, pad_edge=False)
     for row in rows:

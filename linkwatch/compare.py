@@ -9,8 +9,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import quirks
-from . import symbols as unsymbols
+from .un import quirks
+from .un import symbols as unsymbols
 from .manifest import Document
 from .observation import Observation
 
@@ -170,7 +170,7 @@ def _content_status(doc: Document, obs: Observation) -> tuple[str, str]:
 
 def superseded(doc: Document, obs: Observation, previous: Observation | None) -> Finding | None:
     """A ``superseded`` finding when page 1 shows a later edition of the cited document: its symbol
-    differs only by a later session or year (:func:`linkwatch.symbols.is_successor`) and its title
+    differs only by a later session or year (:func:`linkwatch.un.symbols.is_successor`) and its title
     matches the cited title, or the title of the last good observation. Else None."""
     ins = obs.inspection
     if ins is None or not ins.symbols or not doc.symbols or ins.placeholder:

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import resolve as unresolve
-from . import symbols as unsymbols
+from .un import resolve as unresolve
+from .un import symbols as unsymbols
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -300,7 +300,7 @@ def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: 
     lang = raw.get("lang", defaults.get("lang"))
     if "url" in raw:
         url = _check_url(raw["url"], name, lambda: line_of("url"), "document.url")
-    elif expected:  # symbol only: the URL is resolved from it (see linkwatch.resolve.primary_url)
+    elif expected:  # symbol only: the URL is resolved from it (see linkwatch.un.resolve.primary_url)
         url = unresolve.primary_url(expected[0], lang or "en", resolvers)
     else:
         raise ManifestError(name, header, "document.url",

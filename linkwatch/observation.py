@@ -1,15 +1,15 @@
 """The observation: what one fetch of one URL found, at one time.
 
-It joins the HTTP facts (:class:`~linkwatch.fetch.FetchResult`) and the content facts
-(:class:`~linkwatch.inspect.Inspection`) into the unit that is judged (:mod:`linkwatch.compare`)
-and recorded (:mod:`linkwatch.index`). The status is filled in by the judgement.
+It joins the HTTP facts (:class:`~linkwatch.http.fetch.FetchResult`) and the content facts
+(:class:`~linkwatch.pdf.inspect.Inspection`) into the unit that is judged (:mod:`linkwatch.compare`)
+and recorded (:mod:`linkwatch.store.index`). The status is filled in by the judgement.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .fetch import FetchResult, Hop
-from .inspect import Inspection
+from .http.fetch import FetchResult, Hop
+from .pdf.inspect import Inspection
 
 
 @dataclass

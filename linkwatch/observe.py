@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .blobs import BlobStore
+from .store.blobs import BlobStore
 from .compare import Finding, judge
-from .fetch import Fetcher, FetchResult
-from .inspect import Inspection, Inspector
+from .http.fetch import Fetcher, FetchResult
+from .pdf.inspect import Inspection, Inspector
 from .manifest import Document
 from .observation import Observation
 from .plan import Task
@@ -111,7 +111,7 @@ class Observer:
 
     def checked(self, task: Task, fetched: FetchResult) -> Outcome:
         """Judge an availability check of ``task``'s URL (:meth:`Fetcher.probe` or the bulk
-        :class:`~linkwatch.fetch.Prober`)."""
+        :class:`~linkwatch.http.fetch.Prober`)."""
         obs = Observation.from_fetch(task.document.id, fetched, __version__)
         obs.status, findings = judge(task.document, obs, task.previous, streak=task.streak,
                                      transient=self.transient, availability_only=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .compare import is_transient
-from .index import Index
+from .store.index import Index
 from .manifest import Document
 from .observation import Observation
 

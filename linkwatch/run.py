@@ -18,23 +18,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .blobs import BlobStore
+from .store.blobs import BlobStore
 from .compare import Finding, worst
-from .fetch import FetchConfig, Fetcher, Prober, warm_prober
-from .index import Index, SchemaTooNew
-from .inspect import Inspector
+from .http.fetch import FetchConfig, Fetcher, Prober, warm_prober
+from .store.index import Index, SchemaTooNew
+from .pdf.inspect import Inspector
 from .manifest import Document, load_all
 from .observation import Observation
 from .observe import Observer, Outcome
 from .plan import Task, plan
 from .progress import Progress
-from .record import Recorder
-from .report import DocumentResult, Report
-from .resolve import DEFAULT as DEFAULT_RESOLVERS
-from .resolve import Resolvers
+from .store.record import Recorder
+from .report.model import DocumentResult, Report
+from .un.resolve import DEFAULT as DEFAULT_RESOLVERS
+from .un.resolve import Resolvers
 from .shard import select as select_shard
 from .timestamps import now
-from .warc import WarcLog, open_run_warc
+from .store.warc import WarcLog, open_run_warc
 from .wayback import DEFAULT_CDX_URL, open_wayback
 
 
@@ -291,7 +291,7 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
 def _bulk_tasks(tasks: list[Task], options: Options,
                 suggesting: bool) -> tuple[list[Task], list[Task], list[Task]]:
     """(availability checks, conditional requests, the rest): what goes through the bulk
-    :class:`~linkwatch.fetch.Prober`, and what through the thread pool.
+    :class:`~linkwatch.http.fetch.Prober`, and what through the thread pool.
 
     On the Prober's event loop (in a child process) a request costs a third of the thread pool's
     and none of this process's time (bench/RESULTS.md). So in bulk: availability checks, and

@@ -4,12 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import __version__
-from . import symbols as unsymbols
+from .un import symbols as unsymbols
 from .compare import Finding
-from .index import Index
+from .store.index import Index
 from .manifest import Document
 from .observation import Observation
-from .report import Report
+from .report.model import Report
 from .run import now, to_result
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from .blobs import BlobStore
-from .index import Index
-from .inspect import Inspector
+from .store.blobs import BlobStore
+from .store.index import Index
+from .pdf.inspect import Inspector
 from .manifest import Document
 from .observation import Observation
 from .timeline import find_document

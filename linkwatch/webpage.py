@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .inspect import Inspection
+from .pdf.inspect import Inspection
 
 MAX_BYTES = 256 * 1024
 

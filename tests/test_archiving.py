@@ -14,7 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 import linkwatch
 from linkwatch.cli import main
-from linkwatch.index import MIGRATIONS, SCHEMA_VERSION, Index
+from linkwatch.store.index import MIGRATIONS, SCHEMA_VERSION, Index
 
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 FAST = dict(min_interval=0.0, backoff=0.05, timeout=5.0, retries=1, progress=False)

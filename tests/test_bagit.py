@@ -10,9 +10,9 @@ import pytest
 from httpserver import Content, LocalServer
 
 import linkwatch
-from linkwatch.bag import ExportRefused, payload_name
+from linkwatch.store.bag import ExportRefused, payload_name
 from linkwatch.cli import main
-from linkwatch.index import Index
+from linkwatch.store.index import Index
 from linkwatch.manifest import Document
 from linkwatch.run import RunFailed
 

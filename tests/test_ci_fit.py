@@ -15,7 +15,7 @@ from httpserver import Content, LocalServer, Reset, Status
 import linkwatch
 from linkwatch.cli import build_parser, main
 from linkwatch.manifest import Document
-from linkwatch.merge import merge
+from linkwatch.report.merge import merge
 from linkwatch.plan import failure_streak
 from linkwatch.report import SCHEMA_VERSION, Report
 from linkwatch.shard import parse as parse_shard

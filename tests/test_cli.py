@@ -152,11 +152,12 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_the_command_line_imports_what_a_command_needs_when_it_runs(tmp_path: Path) -> None:
-    assert _modules_after("import linkwatch.cli") == {"linkwatch", "linkwatch.cli", "linkwatch.formats"}
+    assert _modules_after("import linkwatch.cli") == {"linkwatch", "linkwatch.cli", "linkwatch.report",
+                                                     "linkwatch.report.formats"}
     manifest = tmp_path / "m.toml"
     manifest.write_text('[[document]]\nid = "a"\nurl = "https://example.org/a.pdf"\n')
     linted = _modules_after(f"from linkwatch.cli import main\nassert main(['lint', {str(manifest)!r}]) == 0")
-    assert "linkwatch.manifest" in linted and not linted & {"linkwatch.fetch", "linkwatch.run", "urllib3", "rich"}
+    assert "linkwatch.manifest" in linted and not linted & {"linkwatch.http.fetch", "linkwatch.run", "urllib3", "rich"}
 
 
 def test_default_cdx_url_is_the_wayback_modules() -> None:

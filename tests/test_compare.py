@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from linkwatch.compare import judge, titles_match, worst
-from linkwatch.fetch import Hop
-from linkwatch.inspect import Inspection
+from linkwatch.http.fetch import Hop
+from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
 from linkwatch.observation import Observation, sniff
 

@@ -18,7 +18,7 @@ from httpserver import Content, LocalServer, Redirect, tls_context
 
 import linkwatch
 from linkwatch.cli import main
-from linkwatch.formats import FORMATS
+from linkwatch.report.formats import FORMATS
 
 PDF = Path(__file__).parent / "fixtures" / "pdfs" / "TD_B_43_6.en.pdf"
 FAST = ["--min-interval", "0", "--timeout", "5", "--retries", "0", "--no-progress", "--fail-on", "never"]

@@ -9,7 +9,7 @@ import pytest
 from httpserver import Content, LocalServer
 
 from linkwatch import cli
-from linkwatch.discover import Discovery, SourceError, discover, find_references, merge
+from linkwatch.un.discover import Discovery, SourceError, discover, find_references, merge
 from linkwatch.manifest import parse
 
 if sys.version_info >= (3, 11):

@@ -33,9 +33,9 @@ from httpserver import (
     too_many,
 )
 from linkwatch import __version__
-from linkwatch.fetch import FetchConfig, Fetcher, request_url
-from linkwatch.ratelimit import HostLimiter
-from linkwatch.retry import parse_retry_after
+from linkwatch.http.fetch import FetchConfig, Fetcher, request_url
+from linkwatch.http.ratelimit import HostLimiter
+from linkwatch.http.retry import parse_retry_after
 
 PDF = Path(__file__).parent / "fixtures" / "pdfs" / "A_80_62.en.pdf"
 
@@ -399,7 +399,7 @@ def test_request_url_fast_path_agrees_with_the_general_path(monkeypatch) -> None
     import random
     import re
 
-    from linkwatch import fetch
+    from linkwatch.http import fetch
 
     def outcome(url: str) -> str:
         try:

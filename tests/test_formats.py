@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkwatch.compare import SEVERITIES, STATUSES, Finding
-from linkwatch.formats import FORMATS, render
-from linkwatch.formats._text import clean, clean_block
-from linkwatch.formats.github import escape_data, escape_property
+from linkwatch.report.formats import FORMATS, render
+from linkwatch.report.formats._text import clean, clean_block
+from linkwatch.report.formats.github import escape_data, escape_property
 from linkwatch.report import SCHEMA_VERSION, DocumentResult, Report
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "report-schema.json").read_text("utf-8"))
@@ -170,7 +170,7 @@ def _json_reference(report: Report) -> str:
 def test_json_is_written_a_document_at_a_time_byte_for_byte_as_json_dumps(report: Report, documents) -> None:
     import io
 
-    from linkwatch.formats import write
+    from linkwatch.report.formats import write
 
     if documents is not None:
         report = replace(report, documents=report.documents[:documents])
@@ -189,7 +189,7 @@ _JSON_VALUES = st.recursive(
 @settings(max_examples=500, deadline=None)
 @given(_JSON_VALUES)
 def test_json_encoder_matches_json_dumps(value: object) -> None:
-    from linkwatch.formats.json import encode
+    from linkwatch.report.formats.json import encode
 
     assert encode(value) == json.dumps(value, indent=2, ensure_ascii=False)
 
@@ -198,7 +198,7 @@ def test_json_encoder_matches_json_dumps(value: object) -> None:
 def test_write_writes_what_render_returns(report: Report, fmt: str) -> None:
     import io
 
-    from linkwatch.formats import write
+    from linkwatch.report.formats import write
 
     stream = io.StringIO()
     write(report, fmt, stream, width=80)

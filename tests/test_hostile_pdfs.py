@@ -19,7 +19,7 @@ import pytest
 from hostile_files import HOSTILE, write_all
 from httpserver import Content, LocalServer
 
-from linkwatch.inspect import Inspector, resolve_engine
+from linkwatch.pdf.inspect import Inspector, resolve_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFS = ROOT / "tests" / "fixtures" / "pdfs"

@@ -27,8 +27,8 @@ from browser import Browser, RecordingProxy, find_chromium
 from httpserver import Content, LocalServer
 
 from linkwatch.compare import Finding
-from linkwatch.formats import render
-from linkwatch.formats.html import CSP, last_change
+from linkwatch.report.formats import render
+from linkwatch.report.formats.html import CSP, last_change
 from linkwatch.report import DocumentResult, Report
 
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"

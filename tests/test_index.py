@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from linkwatch.blobs import BlobStore, hash_file
+from linkwatch.store.blobs import BlobStore, hash_file
 from linkwatch.compare import Finding
-from linkwatch.fetch import Hop
-from linkwatch.index import SCHEMA_VERSION, Index, SchemaTooNew
-from linkwatch.inspect import Inspection
+from linkwatch.http.fetch import Hop
+from linkwatch.store.index import SCHEMA_VERSION, Index, SchemaTooNew
+from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
 from linkwatch.observation import Observation
 

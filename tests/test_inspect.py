@@ -14,8 +14,8 @@ import pytest
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
-from linkwatch import symbols as unsymbols
-from linkwatch.inspect import (
+from linkwatch.un import symbols as unsymbols
+from linkwatch.pdf.inspect import (
     Inspection, InspectError, Inspector, detect_language, inspect_files, parse_page1, title_key,
 )
 

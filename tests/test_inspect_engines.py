@@ -22,7 +22,7 @@ import pytest
 from hostile_files import _FONT, HOSTILE, _one_page, _pdf, flate_bomb, write_all
 from pypdf import PdfReader
 
-from linkwatch.inspect import (
+from linkwatch.pdf.inspect import (
     ENGINE_ENV, PDFTOTEXT_ARGS, Inspection, Inspector, parse_page1, poppler_page1, read_pdf, resolve_engine,
 )
 
@@ -185,7 +185,7 @@ def _padded(src: Path, dest: Path, pad: int) -> Path:
 
 _MEASURE = textwrap.dedent("""
     import json, resource, sys
-    from linkwatch.inspect import Inspector
+    from linkwatch.pdf.inspect import Inspector
     with Inspector(workers=1, engine=sys.argv[2]) as ins:
         got = ins.inspect(sys.argv[1])
     # The worker (and the pdftotext it ran) are reaped by close(): their peak RSS is here.
@@ -213,7 +213,7 @@ def test_small_pdfs_skip_the_pdftotext_start_up(tmp_path: Path) -> None:
     # Starting pdftotext (~5 ms) costs more than pypdf reading a tiny page 1 (~1 ms): files under
     # POPPLER_MIN_SIZE are read by pypdf alone, larger ones by pdftotext. A pdftotext that leaves a
     # mark when started tells which.
-    from linkwatch.inspect import POPPLER_MIN_SIZE, read_pdf_poppler
+    from linkwatch.pdf.inspect import POPPLER_MIN_SIZE, read_pdf_poppler
 
     mark = tmp_path / "started"
     spy = tmp_path / "pdftotext"

@@ -21,7 +21,7 @@ from hostile_files import _pdf, _stream
 from httpserver import Content, LocalServer, Raw, Redirect
 
 import linkwatch
-from linkwatch.formats import FORMATS
+from linkwatch.report.formats import FORMATS
 from linkwatch.report import Report
 
 TITLE = ("EVIL \x1b[31mRED\x1b[0m [bold red]ALERT]]> <SCRIPT>ALERT(1)</SCRIPT> \x07\x9b2J"

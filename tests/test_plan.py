@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from linkwatch.index import Index
-from linkwatch.inspect import Inspection
+from linkwatch.store.index import Index
+from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
 from linkwatch.observation import Observation
 from linkwatch.plan import failure_streak, plan

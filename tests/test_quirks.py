@@ -8,8 +8,8 @@ from pathlib import Path
 from httpserver import Content, LocalServer, challenge
 
 import linkwatch
-from linkwatch import quirks
-from linkwatch.resolve import Resolvers
+from linkwatch.un import quirks
+from linkwatch.un.resolve import Resolvers
 
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 FAST = dict(min_interval=0.0, backoff=0.05, timeout=5.0, retries=1, progress=False)

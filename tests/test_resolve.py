@@ -11,7 +11,7 @@ from httpserver import Content, LocalServer, Status
 import linkwatch
 from linkwatch import cli
 from linkwatch.manifest import ManifestError, parse
-from linkwatch.resolve import (
+from linkwatch.un.resolve import (
     Resolvers, mirror_urls, primary_url, resolve, symbol_from_unctad_code, unctad_code, unctad_codes, unctad_url,
 )
 

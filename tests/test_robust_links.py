@@ -10,7 +10,7 @@ from httpserver import Content, LocalServer
 
 import linkwatch
 from linkwatch.compare import Finding
-from linkwatch.formats import render
+from linkwatch.report.formats import render
 from linkwatch.report import DocumentResult, Report
 
 PDF = Path(__file__).parent / "fixtures" / "pdfs" / "A_RES_78_323.en.pdf"

@@ -8,7 +8,7 @@ from httpserver import Content, LocalServer
 
 import linkwatch
 from linkwatch.compare import judge
-from linkwatch.inspect import Inspection
+from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
 from linkwatch.observation import Observation
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linkwatch.symbols import DASHES, find_symbols, key, looks_like_symbol, normalise, same, split_joint
+from linkwatch.un.symbols import DASHES, find_symbols, key, looks_like_symbol, normalise, same, split_joint
 
 
 @pytest.mark.parametrize(("text", "parts"), [
@@ -134,8 +134,8 @@ def test_found_in_text_as_written(symbol: str) -> None:
 
 from dataclasses import replace  # noqa: E402
 
-from linkwatch.symbols import SERIES_TYPES as SERIES  # noqa: E402
-from linkwatch.symbols import (  # noqa: E402
+from linkwatch.un.symbols import SERIES_TYPES as SERIES  # noqa: E402
+from linkwatch.un.symbols import (  # noqa: E402
     Symbol, find_symbol_groups, is_successor, parse, parse_joint, render,
 )
 

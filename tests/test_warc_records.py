@@ -3,7 +3,7 @@
 A response record with kept bytes is framed by linkwatch itself (one pass over the payload, its
 ``sha256:<hex>`` payload digest taken from the fetch): these tests read such records back with
 warcio (iterator, ``warcio check``, ``warcio index``), plain gzip and zlib, and check the digest
-labels a revisit and an export use. Also: :class:`linkwatch.blobs.StreamHasher` (sha512 in a
+labels a revisit and an export use. Also: :class:`linkwatch.store.blobs.StreamHasher` (sha512 in a
 second thread for large streams) and the blob store's fsync-before-rename order.
 """
 from __future__ import annotations
@@ -23,11 +23,11 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 import linkwatch
-from linkwatch import blobs as blobs_mod
-from linkwatch import warc as warc_mod
-from linkwatch.blobs import BlobStore, StreamHasher, hash_file, start_writeback
+from linkwatch.store import blobs as blobs_mod
+from linkwatch.store import warc as warc_mod
+from linkwatch.store.blobs import BlobStore, StreamHasher, hash_file, start_writeback
 from linkwatch.observation import Observation
-from linkwatch.warc import Earlier, WarcLog, _Member
+from linkwatch.store.warc import Earlier, WarcLog, _Member
 
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 FAST = dict(min_interval=0.0, backoff=0.05, timeout=5.0, retries=1, progress=False)
@@ -219,7 +219,7 @@ def test_hash_file_and_a_large_fetch_give_the_hashlib_digests(server, tmp_path: 
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from httpserver import Content
 
-    from linkwatch.fetch import FetchConfig, Fetcher
+    from linkwatch.http.fetch import FetchConfig, Fetcher
 
     monkeypatch.setattr(blobs_mod, "PARALLEL_HASH_FROM", 1 << 20)  # the helper thread takes part
     body = _payload(20 * (1 << 20) + 7)  # past the 8 MiB writeback step twice

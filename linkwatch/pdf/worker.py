@@ -1,7 +1,7 @@
 """The sandboxed inspection worker: one process, many PDFs, JSON lines on stdin/stdout.
 
-Started by :class:`linkwatch.inspect.Inspector`, never by hand (though
-``python -m linkwatch.worker 1024`` works for debugging). Protocol, one JSON object per line:
+Started by :class:`linkwatch.pdf.inspect.Inspector`, never by hand (though
+``python -m linkwatch.pdf.worker 1024`` works for debugging). Protocol, one JSON object per line:
 
 - worker → parent, once at start: ``{"ready": true, "pid": N, "rlimit_as": BYTES}``
 - parent → worker: ``{"op": "inspect", "path": P, "engine": "pypdf"|"poppler", "pdftotext": EXE}``
@@ -26,20 +26,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 # Run by the parent with ``python -c``: register a bare ``linkwatch`` package so that only
-# linkwatch.worker/inspect/symbols/quirks load in the sandbox, not the whole tool (HTTP, SQLite,
+# linkwatch.pdf.worker/inspect/symbols/quirks load in the sandbox, not the whole tool (HTTP, SQLite,
 # rich…) that ``linkwatch/__init__`` pulls in: faster respawns, smaller memory baseline.
 _BOOT = (
     "import sys, types\n"
     "pkg = types.ModuleType('linkwatch'); pkg.__path__ = [sys.argv[1]]\n"
     "sys.modules['linkwatch'] = pkg\n"
-    "from linkwatch.worker import main\n"
+    "from linkwatch.pdf.worker import main\n"
     "sys.exit(main(sys.argv[2:]))\n"
 )
 
 
 def command(memory_mb: int) -> list[str]:
     """argv that starts one worker with an address-space limit of ``memory_mb`` MiB."""
-    return [sys.executable, "-c", _BOOT, str(Path(__file__).resolve().parent), str(int(memory_mb))]
+    return [sys.executable, "-c", _BOOT, str(Path(__file__).resolve().parents[1]), str(int(memory_mb))]
 
 
 def _limit_memory(memory_mb: int) -> int:

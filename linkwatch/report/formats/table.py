@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..report import DocumentResult, Report
+from ..model import DocumentResult, Report
 from ._text import clean
 
 # Badge styles: red = the citation is failing, yellow = cannot tell / may recover, green = fine.

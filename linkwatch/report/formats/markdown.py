@@ -12,7 +12,7 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from ..report import DocumentResult, Report, severity_rank
+from ..model import DocumentResult, Report, severity_rank
 from ._text import clean
 
 STATUS_EMOJI = {

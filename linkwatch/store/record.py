@@ -4,11 +4,11 @@ Runs in the run's main thread only: one writer for the index and for the WARC fi
 """
 from __future__ import annotations
 
-from . import __version__
+from .. import __version__
 from .blobs import BlobStore
-from .compare import Finding
+from ..compare import Finding
 from .index import Event, Index
-from .observation import Observation
+from ..observation import Observation
 from .warc import Earlier, WarcLog
 
 AGENT = f"linkwatch {__version__}"

@@ -13,7 +13,7 @@ import re
 from json.encoder import encode_basestring
 from typing import IO, Any
 
-from ..report import Report
+from ..model import Report
 
 # json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, C1 controls (0x9b is an
 # 8-bit CSI), bidi overrides and U+2028/2029 raw. Escaping them as \uXXXX keeps the data exact

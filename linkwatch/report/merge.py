@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .report import SCHEMA_VERSION, DocumentResult, Report
+from .model import SCHEMA_VERSION, DocumentResult, Report
 
 
 class MergeError(ValueError):

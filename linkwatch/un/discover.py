@@ -14,8 +14,8 @@ and each item gives references:
 A URL cited with no symbol becomes a ``kind = "page"`` entry (``.pdf`` URLs stay ``pdf``).
 References to the same document are merged, in order of first mention.
 
-UN knowledge lives in :mod:`linkwatch.symbols` and :mod:`linkwatch.resolve`; PDFs are read in the
-sandboxed inspection worker; URLs are fetched with linkwatch's own :class:`~linkwatch.fetch.Fetcher`.
+UN knowledge lives in :mod:`linkwatch.un.symbols` and :mod:`linkwatch.un.resolve`; PDFs are read in the
+sandboxed inspection worker; URLs are fetched with linkwatch's own :class:`~linkwatch.http.fetch.Fetcher`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-from . import manifest as _manifest
+from .. import manifest as _manifest
 from . import resolve as unresolve
 from . import symbols as unsymbols
 
@@ -113,7 +113,7 @@ def _file_text(path: Path, base_url: str | None, timeout: float,
 
 
 def _pdf_text(path: Path, timeout: float) -> str:
-    from .inspect import InspectError, Inspector
+    from ..pdf.inspect import InspectError, Inspector
 
     with Inspector(workers=1, timeout=timeout) as inspector:
         try:
@@ -123,7 +123,7 @@ def _pdf_text(path: Path, timeout: float) -> str:
 
 
 def _fetch_text(url: str, timeout: float) -> tuple[str, bool]:
-    from .fetch import FetchConfig, Fetcher
+    from ..http.fetch import FetchConfig, Fetcher
 
     with tempfile.TemporaryDirectory(prefix="linkwatch-discover-") as tmp, \
             Fetcher(FetchConfig(timeout=timeout, retries=2)) as fetcher:

@@ -37,13 +37,13 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from . import __version__
+from .. import __version__
 from .blobs import BlobStore
-from .compare import Finding
-from .fetch import Hop, request_url
+from ..compare import Finding
+from ..http.fetch import Hop, request_url
 from .index import Index
-from .manifest import Document
-from .observation import Observation
+from ..manifest import Document
+from ..observation import Observation
 
 # Headers describing how the bytes travelled, not what they are: our payload is stored decoded and
 # de-chunked, so keeping them would make every WARC reader mis-parse the record.

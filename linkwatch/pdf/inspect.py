@@ -3,7 +3,7 @@
 Two layers:
 
 - :func:`read_pdf_poppler` / :func:`read_pdf` / :func:`read_text` read a PDF *in-process*; only
-  :mod:`linkwatch.worker` calls them, inside a sandboxed process. :func:`parse_page1` is the pure
+  :mod:`linkwatch.pdf.worker` calls them, inside a sandboxed process. :func:`parse_page1` is the pure
   text → facts part.
 - :class:`Inspector` is the public API: a thread-safe pool of long-lived worker processes, each
   under an address-space limit, each request under a wall-clock limit (kill and respawn on expiry).
@@ -39,8 +39,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import quirks
-from . import symbols as unsymbols
+from ..un import quirks
+from ..un import symbols as unsymbols
 
 
 @dataclass
@@ -617,7 +617,7 @@ class _Died(Exception):
 
 
 class _WorkerProcess:
-    """One long-lived ``linkwatch.worker`` process speaking JSON lines on stdin/stdout."""
+    """One long-lived ``linkwatch.pdf.worker`` process speaking JSON lines on stdin/stdout."""
 
     STARTUP_TIMEOUT = 60.0  # interpreter + pypdf import, generous for loaded CI machines
 
@@ -684,7 +684,7 @@ class _WorkerProcess:
 class Inspector:
     """Thread-safe pool of sandboxed worker processes that inspect PDFs.
 
-    Each worker is a long-lived process (``python -m linkwatch.worker``-equivalent) under an
+    Each worker is a long-lived process (``python -m linkwatch.pdf.worker``-equivalent) under an
     address-space limit of ``memory_mb`` (RLIMIT_AS, interpreter included); each request must be
     answered within ``timeout`` seconds or the worker is killed and replaced. Workers start
     lazily, at most ``workers`` at once; callers beyond that wait for an idle one.

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .compare import Finding
-from .fetch import Hop
-from .inspect import Inspection
-from .manifest import Document
-from .observation import Observation
+from ..compare import Finding
+from ..http.fetch import Hop
+from ..pdf.inspect import Inspection
+from ..manifest import Document
+from ..observation import Observation
 
 MIGRATIONS: list[str] = [
     # 1: the first schema

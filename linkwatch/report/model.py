@@ -1,7 +1,7 @@
 """The result of a run, as plain data every output format renders.
 
 `Report` and `DocumentResult` are what the pipeline produces and what every format in
-:mod:`linkwatch.formats` consumes. The JSON form (`Report.to_dict` / `Report.from_dict`) is a
+:mod:`linkwatch.report.formats` consumes. The JSON form (`Report.to_dict` / `Report.from_dict`) is a
 public contract described by ``docs/report-schema.json`` and ``docs/report.md``; bump
 `SCHEMA_VERSION` on any incompatible change to it.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .compare import SEVERITIES, STATUSES, Finding
+from ..compare import SEVERITIES, STATUSES, Finding
 
 SCHEMA_VERSION = 1
 

@@ -41,15 +41,15 @@ from pathlib import Path
 
 import bagit
 
-from . import __version__
+from .. import __version__
 from .blobs import BlobStore
 from .index import Event, Index
-from .manifest import Document, Manifest
-from .observation import Observation
+from ..manifest import Document, Manifest
+from ..observation import Observation
 from .record import AGENT
-from .report import SYMBOL_JOINER, Report
-from .run import RunFailed
-from .timestamps import now
+from ..report.model import SYMBOL_JOINER, Report
+from ..run import RunFailed
+from ..timestamps import now
 
 CHECKSUMS = ("sha256", "sha512")
 MAX_NAME = 120  # characters of a payload file name, extension included

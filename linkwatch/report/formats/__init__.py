@@ -2,7 +2,7 @@
 
 Each format lives in its own module exposing ``render(report, *, color, width, fail_on) -> str``;
 :func:`render` dispatches by name. Every format treats strings that came from servers and PDFs
-(titles, symbols found, URLs, messages) as hostile: see :mod:`linkwatch.formats._text`.
+(titles, symbols found, URLs, messages) as hostile: see :mod:`linkwatch.report.formats._text`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command line imports FORMATS before it knows it will render anything
-    from ..report import Report
+    from ..model import Report
 
 FORMATS = ("table", "json", "markdown", "junit", "github", "html")
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from . import __version__
+from .. import __version__
 from .blobs import BlobStore, hash_file
 from .index import Event, Index
-from .timestamps import now
+from ..timestamps import now
 
 AGENT = f"linkwatch {__version__}"
 

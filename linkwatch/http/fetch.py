@@ -3,8 +3,8 @@
 :class:`Fetcher` is built on ``urllib3`` directly (one shared, thread-safe ``PoolManager`` with
 connection reuse): per-request overhead matters when a run checks thousands of URLs, and a
 ``requests`` thread pool took 18 s for 10,200 local URLs against 6.8 s for urllib3 in 16 threads. Redirects are followed here, not by urllib3, so every hop is recorded and
-checked (loops, length, scheme). Retries (:mod:`linkwatch.retry`) and per-host politeness
-(:mod:`linkwatch.ratelimit`) wrap each attempt; waiting between attempts never holds a host slot.
+checked (loops, length, scheme). Retries (:mod:`linkwatch.http.retry`) and per-host politeness
+(:mod:`linkwatch.http.ratelimit`) wrap each attempt; waiting between attempts never holds a host slot.
 
 The fetcher knows HTTP, not documents: it reports what the server did (:class:`FetchResult`) and
 leaves judging it to :mod:`linkwatch.compare`. It never raises for network or HTTP trouble.
@@ -40,8 +40,9 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from . import __version__, quirks
-from .blobs import StreamHasher, start_writeback
+from .. import __version__
+from ..un import quirks
+from ..store.blobs import StreamHasher, start_writeback
 from .ratelimit import AsyncHostLimiter, HostLimiter
 from .retry import (
     RETRY_AFTER_STATUSES,
@@ -52,7 +53,7 @@ from .retry import (
     parse_retry_after,
     retrying,
 )
-from .timestamps import now
+from ..timestamps import now
 
 
 @dataclass
@@ -263,7 +264,7 @@ class _Body:
 
 @dataclass
 class _Attempt:
-    """What one try (the whole redirect chain) produced; see :class:`linkwatch.retry.Outcome`."""
+    """What one try (the whole redirect chain) produced; see :class:`linkwatch.http.retry.Outcome`."""
 
     final_url: str | None = None
     status: int | None = None
@@ -681,7 +682,7 @@ class Fetcher(_Client):
     def _copy(self, resp: urllib3.BaseHTTPResponse, out, cap: int) -> tuple[int, bytes, str, str]:
         """Copy decoded body chunks into ``out``; return (size, head, sha256 hex, sha512 hex).
 
-        Hashing is :class:`linkwatch.blobs.StreamHasher` (a large body's sha512 in a second
+        Hashing is :class:`linkwatch.store.blobs.StreamHasher` (a large body's sha512 in a second
         thread). Every 8 MiB written, the kernel is asked to start writing them to disk, so the
         fsync before the blob's rename (:meth:`BlobStore.put`) finds little left to do.
         """
@@ -1001,7 +1002,7 @@ def _spawn() -> tuple[subprocess.Popen[bytes], IO[bytes]]:
     """A probing process (:func:`_probe_child`), and the file its stderr goes to."""
     stderr = tempfile.TemporaryFile()
     try:
-        return subprocess.Popen([sys.executable, "-c", "from linkwatch.fetch import _probe_child; _probe_child()"],
+        return subprocess.Popen([sys.executable, "-c", "from linkwatch.http.fetch import _probe_child; _probe_child()"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_child_env()), stderr
     except OSError:
         stderr.close()
@@ -1124,7 +1125,7 @@ async def _serve_probes(prober: Prober, items: Iterable[_Work[int]], revalidate:
 
 def _child_env() -> dict[str, str]:
     """The environment of the probing process: this linkwatch importable, whatever sys.path did it."""
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding the linkwatch package
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
     return env

@@ -18,7 +18,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from ..report import DocumentResult, Finding, Report
+from ..model import DocumentResult, Finding, Report
 from ._text import clean, clean_block
 
 

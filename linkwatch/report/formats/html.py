@@ -12,7 +12,7 @@ status, links to the original and to the archived copy) with its findings in wor
 Below 720 px the rows turn into cards; printing drops the controls and keeps the colours.
 
 Every string that came from a server, a PDF or a report file is cleaned of controls
-(:func:`~linkwatch.formats._text.clean`) and HTML-escaped, attributes included; only http(s)
+(:func:`~linkwatch.report.formats._text.clean`) and HTML-escaped, attributes included; only http(s)
 URLs become links; statuses and severities only become CSS classes from a fixed list. The
 script is constant (it reads the DOM and never builds HTML), so its hash is constant too.
 
@@ -31,8 +31,8 @@ from html import escape
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from ..compare import DRIFTS, SEVERITIES
-from ..report import DocumentResult, Report, severity_rank
+from ...compare import DRIFTS, SEVERITIES
+from ..model import DocumentResult, Report, severity_rank
 from ._text import clean
 
 # Status → colour family. Red: the citation is failing; amber: cannot tell or may recover.

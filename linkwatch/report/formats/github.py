@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ._text import clean
 
 if TYPE_CHECKING:  # `linkwatch lint --format github` uses the escapes alone
-    from ..report import DocumentResult, Finding, Report
+    from ..model import DocumentResult, Finding, Report
 
 _COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 

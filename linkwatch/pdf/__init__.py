@@ -1,0 +1,1 @@
+"""Reading documents: page 1 of a PDF in sandboxed worker processes."""

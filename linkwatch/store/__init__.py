@@ -1,0 +1,1 @@
+"""What is kept: the index, content-addressed snapshots, WARC files, BagIt export, fixity."""

@@ -1,0 +1,1 @@
+"""Everything linkwatch knows about UN documents: symbols, where they live, citations, resolver quirks."""
