@@ -12,7 +12,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent)]
 import requests, urllib3
-from linkwatch.http.fetch import Fetcher, FetchConfig
+from linkwatch.http.fetcher import Fetcher
+from linkwatch.http.client import FetchConfig
 N, ROUNDS = 2000, 7
 SERVE_LOCAL = (f"import sys, time; sys.path[:0] = [{str(HERE.parent / 'tests')!r}]\n"
                "from httpserver import LocalServer, Content\n"

@@ -27,7 +27,8 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 
 def fetcher_threads(urls: list[str]) -> None:
-    from linkwatch.http.fetch import FetchConfig, Fetcher
+    from linkwatch.http.client import FetchConfig
+    from linkwatch.http.fetcher import Fetcher
 
     with Fetcher(FetchConfig(per_host=64, min_interval=0)) as f, ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda u: f.fetch(u, Path("/tmp"), want_body=False, method="HEAD"), urls))
@@ -76,7 +77,8 @@ def prober_process(urls: list[str]) -> None:
 
 
 def _prober(urls: list[str], process: bool) -> None:
-    from linkwatch.http.fetch import FetchConfig, Prober
+    from linkwatch.http.client import FetchConfig
+    from linkwatch.http.prober import Prober
 
     for _ in Prober(FetchConfig(per_host=64, min_interval=0), 64, process=process).probe_all(enumerate(urls)):
         pass

@@ -23,7 +23,7 @@ T0 = time.perf_counter()
 from linkwatch import __version__  # noqa: E402
 from linkwatch import run as lwrun  # noqa: E402
 from linkwatch.compare import judge  # noqa: E402
-from linkwatch.http.fetch import FetchResult, Hop  # noqa: E402
+from linkwatch.http.client import FetchResult, Hop
 from linkwatch.report.formats import render  # noqa: E402
 from linkwatch.manifest import load_all  # noqa: E402
 from linkwatch.observation import Observation  # noqa: E402

@@ -200,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands ----------------------------------------------------------------------------------
 def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        from .http.fetch import warm_prober
+        from .http.probe_process import warm_prober
 
         # The bulk HTTP path's process starts before the rest of linkwatch is even imported: its own
         # start-up (~0.25 s) then costs a re-run nothing. Unused (a first full check), it is stopped.

@@ -1,6 +1,6 @@
 """The observation: what one fetch of one URL found, at one time.
 
-It joins the HTTP facts (:class:`~linkwatch.http.fetch.FetchResult`) and the content facts
+It joins the HTTP facts (:class:`~linkwatch.http.client.FetchResult`) and the content facts
 (:class:`~linkwatch.pdf.inspect.Inspection`) into the unit that is judged (:mod:`linkwatch.compare`)
 and recorded (:mod:`linkwatch.store.index`). The status is filled in by the judgement.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .http.fetch import FetchResult, Hop
+from .http.client import FetchResult, Hop
 from .pdf.inspect import Inspection
 
 

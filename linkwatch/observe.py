@@ -11,7 +11,8 @@ from pathlib import Path
 from . import __version__
 from .store.blobs import BlobStore
 from .compare import Finding, judge
-from .http.fetch import Fetcher, FetchResult
+from .http.fetcher import Fetcher
+from .http.client import FetchResult
 from .pdf.inspect import Inspection, Inspector
 from .manifest import Document
 from .observation import Observation
@@ -111,7 +112,7 @@ class Observer:
 
     def checked(self, task: Task, fetched: FetchResult) -> Outcome:
         """Judge an availability check of ``task``'s URL (:meth:`Fetcher.probe` or the bulk
-        :class:`~linkwatch.http.fetch.Prober`)."""
+        :class:`~linkwatch.http.prober.Prober`)."""
         obs = Observation.from_fetch(task.document.id, fetched, __version__)
         obs.status, findings = judge(task.document, obs, task.previous, streak=task.streak,
                                      transient=self.transient, availability_only=True)

@@ -20,7 +20,10 @@ from pathlib import Path
 from . import __version__
 from .store.blobs import BlobStore
 from .compare import Finding, worst
-from .http.fetch import FetchConfig, Fetcher, Prober, warm_prober
+from .http.client import FetchConfig
+from .http.fetcher import Fetcher
+from .http.prober import Prober
+from .http.probe_process import warm_prober
 from .store.index import Index, SchemaTooNew
 from .pdf.inspect import Inspector
 from .manifest import Document, load_all
@@ -122,7 +125,7 @@ class Archive:
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
     """Run ``check`` (facts only) or ``archive`` (facts and bytes) over manifests."""
-    # The bulk path's process (fetch.Prober) starts now: its ~0.2 s of start-up overlaps reading
+    # The bulk path's process (http.prober.Prober) starts now: its ~0.2 s of start-up overlaps reading
     # the manifests and planning, on the other core.
     bulk_likely = not options.suggest and (options.availability_only or (options.archive / INDEX_NAME).exists())
     with warm_prober(bulk_likely):
@@ -291,7 +294,7 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
 def _bulk_tasks(tasks: list[Task], options: Options,
                 suggesting: bool) -> tuple[list[Task], list[Task], list[Task]]:
     """(availability checks, conditional requests, the rest): what goes through the bulk
-    :class:`~linkwatch.http.fetch.Prober`, and what through the thread pool.
+    :class:`~linkwatch.http.prober.Prober`, and what through the thread pool.
 
     On the Prober's event loop (in a child process) a request costs a third of the thread pool's
     and none of this process's time (bench/RESULTS.md). So in bulk: availability checks, and

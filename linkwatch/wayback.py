@@ -15,7 +15,7 @@ is. Its replay URL is ``<replay base><timestamp>/<original>``, the replay base d
 CDX URL (``…/cdx/search/cdx`` → ``…/web/``) unless given.
 
 The archive service failing (timeout, HTTP 500, garbage, a bot challenge) never fails the run:
-it becomes an ``info`` finding saying so. HTTP goes through :class:`linkwatch.http.fetch.Fetcher` (its
+it becomes an ``info`` finding saying so. HTTP goes through :class:`linkwatch.http.fetcher.Fetcher` (its
 own instance: a small size cap, its own politeness budget for the archive's host).
 """
 from __future__ import annotations
@@ -30,7 +30,8 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .compare import Finding
-from .http.fetch import FetchConfig, Fetcher
+from .http.client import FetchConfig
+from .http.fetcher import Fetcher
 from .store.warc import payload_digest
 
 DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"

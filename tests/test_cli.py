@@ -157,7 +157,7 @@ def test_the_command_line_imports_what_a_command_needs_when_it_runs(tmp_path: Pa
     manifest = tmp_path / "m.toml"
     manifest.write_text('[[document]]\nid = "a"\nurl = "https://example.org/a.pdf"\n')
     linted = _modules_after(f"from linkwatch.cli import main\nassert main(['lint', {str(manifest)!r}]) == 0")
-    assert "linkwatch.manifest" in linted and not linted & {"linkwatch.http.fetch", "linkwatch.run", "urllib3", "rich"}
+    assert "linkwatch.manifest" in linted and not linted & {"linkwatch.http.client", "linkwatch.run", "urllib3", "rich"}
 
 
 def test_default_cdx_url_is_the_wayback_modules() -> None:

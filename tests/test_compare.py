@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from linkwatch.compare import judge, titles_match, worst
-from linkwatch.http.fetch import Hop
+from linkwatch.http.client import Hop
 from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
 from linkwatch.observation import Observation, sniff

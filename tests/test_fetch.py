@@ -33,7 +33,9 @@ from httpserver import (
     too_many,
 )
 from linkwatch import __version__
-from linkwatch.http.fetch import FetchConfig, Fetcher, request_url
+from linkwatch.http.client import FetchConfig
+from linkwatch.http.fetcher import Fetcher
+from linkwatch.http.urls import request_url
 from linkwatch.http.ratelimit import HostLimiter
 from linkwatch.http.retry import parse_retry_after
 
@@ -399,11 +401,11 @@ def test_request_url_fast_path_agrees_with_the_general_path(monkeypatch) -> None
     import random
     import re
 
-    from linkwatch.http import fetch
+    from linkwatch.http import urls as wire
 
     def outcome(url: str) -> str:
         try:
-            return fetch.request_url(url)
+            return wire.request_url(url)
         except ValueError as exc:  # UnsupportedScheme is a ValueError
             return type(exc).__name__
 
@@ -414,7 +416,7 @@ def test_request_url_fast_path_agrees_with_the_general_path(monkeypatch) -> None
     urls = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(20000)]
     urls += ["http://127.0.0.1:8080/doc/1.pdf", "https://undocs.org/A/80/62", "https://x.org", "https://x.org/a?b=1"]
     fast = [outcome(u) for u in urls]
-    shortcut = sum(bool(fetch._NORMAL_URL.fullmatch(u)) for u in urls)
-    monkeypatch.setattr(fetch, "_NORMAL_URL", re.compile("(?!)"))  # the shortcut never applies
+    shortcut = sum(bool(wire._NORMAL_URL.fullmatch(u)) for u in urls)
+    monkeypatch.setattr(wire, "_NORMAL_URL", re.compile("(?!)"))  # the shortcut never applies
     assert [outcome(u) for u in urls] == fast
     assert shortcut >= 10  # and the shortcut was really tried

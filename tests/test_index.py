@@ -11,7 +11,7 @@ import pytest
 
 from linkwatch.store.blobs import BlobStore, hash_file
 from linkwatch.compare import Finding
-from linkwatch.http.fetch import Hop
+from linkwatch.http.client import Hop
 from linkwatch.store.index import SCHEMA_VERSION, Index, SchemaTooNew
 from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document

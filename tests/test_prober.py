@@ -1,4 +1,4 @@
-"""The bulk availability path (:class:`linkwatch.http.fetch.Prober`, asyncio) against the blocking
+"""The bulk availability path (:class:`linkwatch.http.prober.Prober`, asyncio) against the blocking
 :meth:`Fetcher.probe`: same servers misbehaving on purpose, same verdicts; and its own duties —
 bounded scheduling, politeness, cancellation, errors that are bugs."""
 from __future__ import annotations
@@ -26,7 +26,11 @@ from httpserver import (
     too_many,
 )
 
-from linkwatch.http.fetch import FetchConfig, Fetcher, FetchResult, Prober
+from linkwatch.http.client import FetchConfig, FetchResult
+
+from linkwatch.http.fetcher import Fetcher
+
+from linkwatch.http.prober import Prober
 
 PDF = Path(__file__).parent / "fixtures" / "pdfs" / "A_80_62.en.pdf"
 FAST = FetchConfig(timeout=0.5, retries=2, backoff=0.01, backoff_max=0.05, per_host=4, min_interval=0.0)

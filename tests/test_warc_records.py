@@ -219,7 +219,9 @@ def test_hash_file_and_a_large_fetch_give_the_hashlib_digests(server, tmp_path: 
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from httpserver import Content
 
-    from linkwatch.http.fetch import FetchConfig, Fetcher
+    from linkwatch.http.client import FetchConfig
+
+    from linkwatch.http.fetcher import Fetcher
 
     monkeypatch.setattr(blobs_mod, "PARALLEL_HASH_FROM", 1 << 20)  # the helper thread takes part
     body = _payload(20 * (1 << 20) + 7)  # past the 8 MiB writeback step twice

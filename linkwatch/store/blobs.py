@@ -1,6 +1,6 @@
 """Content-addressed snapshot store: ``blobs/sha256/ab/cd/<sha256>``.
 
-Bytes arrive as a temporary file already hashed while it streamed in (:mod:`linkwatch.http.fetch`).
+Bytes arrive as a temporary file already hashed while it streamed in (:mod:`linkwatch.http.fetcher`).
 Storing is fsync + atomic rename, so a crash never leaves a partial blob under its final name;
 names from servers never become paths (only the hash does).
 """

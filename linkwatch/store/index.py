@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..compare import Finding
-from ..http.fetch import Hop
+from ..http.client import Hop
 from ..pdf.inspect import Inspection
 from ..manifest import Document
 from ..observation import Observation

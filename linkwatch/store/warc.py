@@ -40,7 +40,8 @@ from warcio.warcwriter import WARCWriter
 from .. import __version__
 from .blobs import BlobStore
 from ..compare import Finding
-from ..http.fetch import Hop, request_url
+from ..http.client import Hop
+from ..http.urls import request_url
 from .index import Index
 from ..manifest import Document
 from ..observation import Observation

@@ -15,7 +15,7 @@ A URL cited with no symbol becomes a ``kind = "page"`` entry (``.pdf`` URLs stay
 References to the same document are merged, in order of first mention.
 
 UN knowledge lives in :mod:`linkwatch.un.symbols` and :mod:`linkwatch.un.resolve`; PDFs are read in the
-sandboxed inspection worker; URLs are fetched with linkwatch's own :class:`~linkwatch.http.fetch.Fetcher`.
+sandboxed inspection worker; URLs are fetched with linkwatch's own :class:`~linkwatch.http.fetcher.Fetcher`.
 """
 from __future__ import annotations
 
@@ -123,7 +123,8 @@ def _pdf_text(path: Path, timeout: float) -> str:
 
 
 def _fetch_text(url: str, timeout: float) -> tuple[str, bool]:
-    from ..http.fetch import FetchConfig, Fetcher
+    from ..http.client import FetchConfig
+    from ..http.fetcher import Fetcher
 
     with tempfile.TemporaryDirectory(prefix="linkwatch-discover-") as tmp, \
             Fetcher(FetchConfig(timeout=timeout, retries=2)) as fetcher:
