@@ -267,10 +267,11 @@ def _lint(args: argparse.Namespace) -> int:
     for p in problems:
         if args.format == "github":
             props = f"file={escape_property(p.path)},line={p.line},title={escape_property('linkwatch lint: ' + p.field)}"
-            print(f"::error {props}::{escape_data(clean(p.message))}")
+            print(f"::{p.severity} {props}::{escape_data(clean(p.message))}")
         else:
             print(clean(str(p)))
     n = len(args.manifests)
+    problems = [p for p in problems if p.severity == "error"]  # warnings (doubtful symbols) pass
     if problems:
         print(f"linkwatch lint: {len(problems)} problem{'s' if len(problems) != 1 else ''} in "
               f"{len({p.path for p in problems})} of {n} manifest{'s' if n != 1 else ''}; "

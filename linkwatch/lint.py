@@ -5,7 +5,9 @@ syntax, tables and keys, types, URLs, symbols, languages, kinds, ids unique with
 across the files given). A file is reported with *every* document's first problem, not just the
 file's first: each ``[[document]]`` block is also validated on its own, in a copy of the file
 where the other blocks are blanked out (line numbers unchanged). A syntax error stops that
-file's checks (nothing after it can be trusted).
+file's checks (nothing after it can be trusted). A symbol the grammar doubts
+(:func:`linkwatch.un.symbols.doubts`) is a *warning*: reported, exit status unchanged, and the
+document is still checked.
 """
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .manifest import ManifestError, load_all, parse
+from .manifest import Manifest, ManifestError, load_all, parse
+from .un import symbols as unsymbols
 
 _DOC_HEADER = re.compile(r"^\s*\[\[\s*[\"']?document[\"']?\s*\]\]")
 
@@ -24,9 +27,11 @@ class Problem:
     line: int
     field: str
     message: str
+    severity: str = "error"  # "warning": reported, but the manifest is usable (a doubtful symbol)
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+        return f"{self.path}:{self.line}: {self.field}: {self.severity + ': ' if self.severity != 'error' else ''}" \
+               f"{self.message}"
 
 
 def lint(paths: list[str]) -> list[Problem]:
@@ -36,7 +41,7 @@ def lint(paths: list[str]) -> list[Problem]:
     for path in paths:
         found = lint_file(path)
         problems += found
-        if not found:
+        if all(p.severity == "warning" for p in found):
             good.append(path)
     if len(good) > 1:  # ids must also be unique across the manifests of one run
         try:
@@ -55,8 +60,7 @@ def lint_file(path: str) -> list[Problem]:
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(path, 0, "file", f"cannot read: {exc}")]
     try:
-        parse(text, path)
-        return []
+        return _symbol_warnings(parse(text, path), path)
     except ManifestError as exc:
         first = _problem(exc)
     if first.field == "syntax":
@@ -79,3 +83,13 @@ def lint_file(path: str) -> list[Problem]:
 
 def _problem(exc: ManifestError) -> Problem:
     return Problem(exc.path, exc.line, exc.field, exc.message)
+
+
+def _symbol_warnings(manifest: Manifest, path: str) -> list[Problem]:
+    """A warning for each symbol the grammar doubts (never an error: see symbols.doubts)."""
+    out = []
+    for doc in manifest.documents:
+        doubt = unsymbols.doubts(doc.symbol) if doc.symbol else None
+        if doubt:
+            out.append(Problem(path, doc.line, "document.symbol", f"{doubt}; checked as written", "warning"))
+    return out

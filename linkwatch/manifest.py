@@ -11,7 +11,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -290,18 +290,20 @@ def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: 
     _check_keys(raw, DOCUMENT_KEYS, name, line_of, prefix="document.")
     _check_lang_kind(raw, name, line_of, prefix="document.")
     symbol = raw.get("symbol")
-    parts = unsymbols.split_joint(symbol) if symbol else []
-    parsed = [unsymbols.parse(s) for s in parts]
-    if symbol is not None and (not parts or any(p is None for p in parsed)):
+    if symbol is not None and not unsymbols.split_joint(symbol):
         raise ManifestError(name, line_of("symbol"), "document.symbol", f"{symbol!r} is not a document symbol")
-    # = unsymbols.normalise(part), without parsing each part a second time
-    expected = tuple(unsymbols.render(replace(p, reissued=False) if p.reissued else p)  # type: ignore[union-attr]
-                     for p in parsed)
+    # A symbol the grammar doubts is kept as written (normalised best effort): `linkwatch lint`
+    # warns about it, nothing refuses it (the UN keeps creating series).
+    expected = tuple(unsymbols.normalise(s) for s in unsymbols.split_joint(symbol)) if symbol else ()
     lang = raw.get("lang", defaults.get("lang"))
     if "url" in raw:
         url = _check_url(raw["url"], name, lambda: line_of("url"), "document.url")
     elif expected:  # symbol only: the URL is resolved from it (see linkwatch.un.resolve.primary_url)
-        url = unresolve.primary_url(expected[0], lang or "en", resolvers)
+        try:
+            url = unresolve.primary_url(expected[0], lang or "en", resolvers)
+        except ValueError as exc:
+            raise ManifestError(name, line_of("symbol"), "document.url",
+                                f"missing, and none can be resolved from {symbol!r} ({exc}): give its URL") from exc
     else:
         raise ManifestError(name, header, "document.url",
                             "missing (give the URL the document is cited at, or its symbol)")

@@ -134,3 +134,38 @@ def _toml(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(json.dumps(v) for v in value) + "]"
     return json.dumps(value)
+
+
+# --------------------------------------------------------------------------- symbols the grammar doubts
+
+@pytest.mark.parametrize("symbol", ["GEGN.2/2025/35", "DP-FPA/2025/1", "CEB/2025/4", "JIU/NOTE/2022/1/Rev.1",
+                                    "DP/FPA/2025/4 (Part I/Add.1)", "E/ICEF/672 (Première partie)"])
+def test_real_symbols_of_series_once_unknown_are_accepted(symbol: str) -> None:
+    doc = parse(f'[[document]]\nsymbol = "{symbol}"\nurl = "https://x.org/a.pdf"\n').documents[0]
+    assert len(doc.symbols) == 1  # one symbol: DP-FPA is a joint body, not two documents
+
+
+def test_a_doubtful_symbol_is_a_lint_warning_not_a_refusal(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from linkwatch.cli import main
+    from linkwatch.lint import lint
+
+    path = tmp_path / "m.toml"
+    path.write_text('[[document]]\nid = "scan"\nsymbol = "A./47/435"\nurl = "https://x.org/a.pdf"\n\n'
+                    '[[document]]\nid = "odd"\nsymbol = "UNDP-XYZ/whatever"\nurl = "https://x.org/b.pdf"\n')
+    manifest = load(str(path))  # the run proceeds with both documents
+    assert [d.id for d in manifest.documents] == ["scan", "odd"]
+    problems = lint([str(path)])
+    assert [(p.line, p.severity) for p in problems] == [(1, "warning"), (6, "warning")]
+    assert "misreading of 'A/47/435'" in problems[0].message
+    assert main(["lint", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "warning: 'A./47/435' looks like a misreading" in out.out and "1 manifest OK" in out.err
+    assert main(["lint", str(path), "--format", "github"]) == 0
+    assert capsys.readouterr().out.startswith(f"::warning file={path},line=1,")
+
+
+def test_symbol_only_entry_that_cannot_be_resolved_says_so() -> None:
+    with pytest.raises(ManifestError) as err:
+        parse('[[document]]\nsymbol = "whatever/x"\n')
+    assert err.value.field == "document.url" and "give its URL" in err.value.message

@@ -275,3 +275,67 @@ def test_joint_splitting_never_loses_a_part(parts: list[Symbol], data: st.DataOb
 def test_normalise_idempotent_on_symbols(symbol: Symbol) -> None:
     once = normalise(render(symbol))
     assert normalise(once) == once and "*" not in once
+
+
+# --------------------------------------------------------------------------- series the grammar once refused
+
+from linkwatch.un.symbols import ocr_candidate  # noqa: E402
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # A body with a number: the Group of Experts on Geographical Names.
+    ("GEGN.2/2025/35", Symbol("GEGN.2", session="2025", number="35")),
+    # A hyphenated joint body (UNDP/UNFPA segment of the Executive Board): one symbol, not two.
+    ("DP-FPA/2025/1", Symbol("DP-FPA", session="2025", number="1")),
+    ("CEB/2025/4", Symbol("CEB", session="2025", number="4")),
+    ("JIU/REP/2025/1", Symbol("JIU", ("REP",), None, "2025", "1")),
+    ("JIU/NOTE/2022/1/Rev.1", Symbol("JIU", ("NOTE",), None, "2022", "1", ("Rev.1",))),
+    # A part's addendum, written after the part or inside its parentheses.
+    ("DP/FPA/2025/4 (Part I)/Add.1", Symbol("DP", ("FPA",), None, "2025", "4", ("Add.1",), "Part I")),
+])
+def test_parse_series_the_grammar_did_not_know(text: str, expected: Symbol) -> None:
+    assert parse(text) == expected
+    assert render(expected) == text
+    assert looks_like_symbol(text)
+
+
+def test_part_inside_parentheses_with_its_addendum() -> None:
+    assert normalise("DP/FPA/2025/4 (Part I/Add.1)") == "DP/FPA/2025/4 (Part I)/Add.1"
+    assert same("DP/FPA/2025/4 (Part I/Add.1)", "DP/FPA/2025/4 (Part I)/Add.1")
+    assert not same("DP/FPA/2025/4 (Part I)/Add.1", "DP/FPA/2025/4 (Part I)")
+    assert find_symbols("(DP/FPA/2025/4 (Part I)/Add.1), which") == ["DP/FPA/2025/4 (Part I)/Add.1"]
+
+
+def test_joint_body_is_not_split_but_joint_symbols_are() -> None:
+    assert split_joint("DP-FPA/2025/1") == ["DP-FPA/2025/1"]
+    assert split_joint("DP/2025/1-DP-FPA/2025/1") == ["DP/2025/1", "DP-FPA/2025/1"]
+    assert split_joint("A/79/716-S/2025/18") == ["A/79/716", "S/2025/18"]
+    assert find_symbols("the joint segment (DP-FPA/2025/1) and GEGN.2/2025/35") == ["DP-FPA/2025/1", "GEGN.2/2025/35"]
+
+
+@pytest.mark.parametrize(("printed", "canonical"), [
+    ("E/ICEF/672(Première partie)", "E/ICEF/672 (Part I)"),
+    ("E/ICEF/672 (Deuxième partie)", "E/ICEF/672 (Part II)"),
+    ("E/ICEF/672 (Premiere partie)", "E/ICEF/672 (Part I)"),
+    ("A/80/15 (Segunda parte)", "A/80/15 (Part II)"),
+])
+def test_part_in_words_is_the_same_part(printed: str, canonical: str) -> None:
+    assert looks_like_symbol(printed)
+    assert normalise(printed) == canonical
+    assert same(printed, canonical)
+
+
+@pytest.mark.parametrize(("read", "candidate"), [
+    ("A/39/36I", "A/39/361"),
+    ("A./47/435", "A/47/435"),
+    ("E/CN.4/l09", "E/CN.4/109"),
+    ("A/4O/12", "A/40/12"),
+])
+def test_ocr_near_miss_names_its_candidate(read: str, candidate: str) -> None:
+    assert ocr_candidate(read) == candidate
+
+
+@pytest.mark.parametrize("text", ["A/39/361", "A/HRC/WG.6/34/ITA/3", "E/2025/15/Add.1/Rev.1", "S/PV.9876",
+                                  "A/C.2/79/L.3", "TD/B/EX(70)/R.1", "not a symbol"])
+def test_real_symbols_are_not_ocr_near_misses(text: str) -> None:
+    assert ocr_candidate(text) is None

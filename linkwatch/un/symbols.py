@@ -18,6 +18,7 @@ title-case modifiers listed in :data:`TITLE_CASE_MODIFIERS` (``Add.1``, ``Corr.1
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -29,9 +30,15 @@ _DASH = f"[{DASHES}]"
 # Modifiers written in title case by UN editorial convention (lower-cased for lookup).
 TITLE_CASE_MODIFIERS: frozenset[str] = frozenset({"add", "corr", "rev", "amend", "sub", "summary"})
 
-# A dash starts a new part of a joint symbol only when an organ prefix and "/" follow it;
-# inside a symbol a dash is followed by a number (``ES-10/``, ``S-8/``).
-_NEXT_PART = r"(?=\s*\**\s*[A-Za-z]+\s*/)"
+# The first component: the parent organ or a body with its own series. Letters, optionally a
+# hyphenated joint body (``DP-FPA/2025/1``: the joint UNDP/UNFPA Executive Board segment) and a
+# number after a dot (``GEGN.2/2025/35``: the Group of Experts on Geographical Names, second series).
+_ORGAN = r"[A-Za-z]{1,10}(?:-[A-Za-z]{1,10})?(?:\.\d{1,3})?"
+_ORGAN_RE = re.compile(_ORGAN)
+# A dash starts a new part of a joint symbol only when an organ prefix and "/" follow it and the
+# text before it is already a symbol (has a "/"): inside a symbol a dash is followed by a number
+# (``ES-10/``, ``S-8/``), and in ``DP-FPA/`` nothing before the dash is a symbol yet.
+_NEXT_PART = rf"(?=\s*\**\s*{_ORGAN}\s*/)"
 _JOINT_SEPARATOR = re.compile(rf"\s*{_DASH}\s*{_NEXT_PART}|\s*[\r\n]+\s*{_NEXT_PART}")
 
 _ATOM = r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*"
@@ -39,9 +46,22 @@ _ATOM = r"[A-Za-z0-9]+(?:\.[A-Za-z0-9]+)*"
 # optionally a parenthesised session like ``EX(70)``.
 _COMPONENT = rf"{_ATOM}(?:{_DASH}(?![A-Za-z]+\s*/){_ATOM})*(?:\([A-Za-z0-9.]+\))?"
 # A parenthesised part after a space: an SC resolution's year, or a report's part ("(Part I)").
-_YEAR_SUFFIX = r"(?:[ \u00a0]?\((?:(?:19|20)\d\d|Part [IVX\d]+)\))"
-_SYMBOL = re.compile(rf"(?<![A-Za-z0-9/.])[A-Z]{{1,10}}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?(?![A-Za-z0-9])")
-_FULL_SYMBOL = re.compile(rf"[A-Za-z]{{1,10}}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?")
+# Modifiers may follow a part, or sit inside its parentheses: ``DP/FPA/2025/4 (Part I)/Add.1``,
+# ``DP/FPA/2025/4 (Part I/Add.1)``.
+_PART_MODIFIERS = r"(?:\s*/\s*(?:Add|Corr|Rev|Amend)\.\d+)*"
+# French and Spanish versions print the part in words: ``E/ICEF/672(Première partie)``.
+PART_WORDS: dict[str, str] = {
+    "premiere partie": "I", "deuxieme partie": "II", "troisieme partie": "III", "quatrieme partie": "IV",
+    "cinquieme partie": "V", "primera parte": "I", "segunda parte": "II", "tercera parte": "III",
+    "cuarta parte": "IV", "quinta parte": "V",
+}
+_PART_WORD = r"(?:Premi[eè]re|Deuxi[eè]me|Troisi[eè]me|Quatri[eè]me|Cinqui[eè]me) partie" \
+             r"|(?:Primera|Segunda|Tercera|Cuarta|Quinta) parte"
+_YEAR_SUFFIX = (rf"(?:[ \u00a0]?\((?:(?:19|20)\d\d|Part ?[IVX\d]+{_PART_MODIFIERS}|{_PART_WORD})\)"
+                rf"{_PART_MODIFIERS})")
+_SYMBOL = re.compile(rf"(?<![A-Za-z0-9/.]){_ORGAN.replace('a-z', '')}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?"
+                     r"(?![A-Za-z0-9])")
+_FULL_SYMBOL = re.compile(rf"{_ORGAN}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?", re.IGNORECASE)
 _SC_YEAR = re.compile(r"^(S/RES/\d+)\s*\((\d{4})\)$", re.IGNORECASE)
 
 
@@ -52,8 +72,14 @@ def split_joint(text: str) -> list[str]:
     (``A/ES-10/1022``, ``A/RES/S-8/1``) do not split: a separator must be followed by an organ
     prefix and ``/``.
     """
-    parts = (p.strip() for p in _JOINT_SEPARATOR.split(text.strip()))
-    return [p for p in parts if p]
+    text = text.strip()
+    parts, start = [], 0
+    for sep in _JOINT_SEPARATOR.finditer(text):
+        if "/" in text[start:sep.start()]:  # a dash inside a joint body ("DP-FPA/") splits nothing
+            parts.append(text[start:sep.start()])
+            start = sep.end()
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 _MODIFIER = re.compile(rf"({'|'.join(sorted(TITLE_CASE_MODIFIERS))})(?![^\W\d_])", re.IGNORECASE)
@@ -104,8 +130,12 @@ _MODIFIER_RE = re.compile(r"(?:Add|Corr|Rev|Amend)\.\d+|Summary", re.IGNORECASE)
 _SESSION_RE = re.compile(r"\d{1,4}|E?S-\d{1,2}|EX\(\d+\)", re.IGNORECASE)
 _NUMBERED_RE = re.compile(rf"({'|'.join(sorted(NUMBERED_TYPES))})\.(\d+[A-Z]?)", re.IGNORECASE)
 # A parenthesised part at the end: after a space (``(2025)``, ``(Part I)``), or glued to a number
-# (``1625(XVI)``); ``EX(70)`` is a session, glued to letters.
-_TRAILING_PART = re.compile(r"^(?P<body>.*?)(?:\s+|(?<=\d))\((?P<part>[A-Za-z0-9. ]+)\)\s*$", re.DOTALL)
+# (``1625(XVI)``); ``EX(70)`` is a session, glued to letters. Modifiers may follow the part or sit
+# inside its parentheses (``(Part I)/Add.1``, ``(Part I/Add.1)``): they are the document's modifiers.
+_MODS_TEXT = r"(?:\s*/\s*(?:[A-Za-z]\s*)+\.\s*(?:\d\s*)+)*"  # spacing tolerated, as everywhere
+_TRAILING_PART = re.compile(
+    rf"^(?P<body>.*?)(?:\s+|(?<=\d))\((?P<part>[A-Za-z0-9.\u00c0-\u017f ]+?)(?P<inner>{_MODS_TEXT})\)"
+    rf"(?P<after>{_MODS_TEXT})\s*$", re.DOTALL)
 _ROMAN = re.compile(r"[IVXLC]+", re.IGNORECASE)
 
 
@@ -144,9 +174,9 @@ def parse(text: str) -> Symbol | None:
     part = None
     m = _TRAILING_PART.match(s)
     if m:
-        s, part = m.group("body"), _part_case(m.group("part"))
+        s, part = m.group("body") + m.group("inner") + m.group("after"), _part_case(m.group("part"))
     components = re.sub(r"\s+", "", s).split("/")
-    if len(components) < 2 or not re.fullmatch(r"[A-Za-z]{1,10}", components[0]):
+    if len(components) < 2 or not _ORGAN_RE.fullmatch(components[0]):
         return None
     if not all(_COMPONENT_RE.fullmatch(c) for c in components[1:]) or not any(c.isdigit() for c in s):
         return None
@@ -174,7 +204,12 @@ def _classify(organ: str, rest: list[str], modifiers: tuple[str, ...], part: str
 
 
 def _part_case(part: str) -> str:
-    # Spacing is not significant (comparison ignores it): "Part I" is the one space kept.
+    # Spacing is not significant (comparison ignores it): "Part I" is the one space kept. A part in
+    # words (French, Spanish versions) is the same part: "Première partie" is "Part I".
+    words = unicodedata.normalize("NFKD", " ".join(part.split()).lower())
+    words = "".join(c for c in words if not unicodedata.combining(c))
+    if words in PART_WORDS:
+        return "Part " + PART_WORDS[words]
     p = re.sub(r"\s+", "", part)
     m = re.fullmatch(r"part([IVXLC]+|\d+)", p, re.IGNORECASE)
     return "Part " + m.group(1).upper() if m else p.upper()
@@ -191,12 +226,17 @@ def render(symbol: Symbol) -> str:
         components.append(f"{symbol.doc_type}.{symbol.number}")
     elif symbol.number:
         components.append(symbol.number)
-    out = "/".join([*components, *symbol.modifiers])
+    out = "/".join(components)
+    modifiers = "".join("/" + m for m in symbol.modifiers)
     if symbol.part:
         # The guide prints a GA session in roman numerals glued on (A/RES/1625(XVI)); years and
-        # parts follow a space (S/RES/2768 (2025), A/80/15 (Part I)).
+        # parts follow a space (S/RES/2768 (2025), A/80/15 (Part I)). A part's own addenda follow
+        # it (DP/FPA/2025/4 (Part I)/Add.1); other parts close the symbol.
         glued = _ROMAN.fullmatch(symbol.part) is not None
-        out += f"({symbol.part})" if glued else f" ({symbol.part})"
+        part = f"({symbol.part})" if glued else f" ({symbol.part})"
+        out += part + modifiers if symbol.part.startswith("Part ") else modifiers + part
+    else:
+        out += modifiers
     return out + ("*" if symbol.reissued else "")
 
 
@@ -313,3 +353,47 @@ def find_symbols(text: str) -> list[str]:
             seen.add(key(sym))
             found.append(sym)
     return found
+
+
+# --------------------------------------------------------------------------- OCR near-misses
+
+# Letters that OCR reads for digits (and back): "A/39/36I" is A/39/361 scanned.
+_OCR_DIGITS = str.maketrans({"I": "1", "l": "1", "O": "0", "o": "0"})
+_OCR_NUMBER = re.compile(r"[\dIlOo]*\d[\dIlOo]*")
+_OCR_ORGAN_DOT = re.compile(r"^([A-Za-z]{1,10})\s*\.\s*/")  # "A./47/435"
+
+
+def ocr_candidate(text: str) -> str | None:
+    """The symbol an OCR near-miss stands for, or None when ``text`` is not one.
+
+    Scanned documents carry an OCR text layer that misreads symbols in ways the grammar accepts
+    or nearly accepts: ``A/39/36I`` (a number component with an I, l, O or o among its digits),
+    ``A./47/435`` (a stray dot after the organ). Such a reading is not evidence of the symbol: it
+    is a candidate, to be reported as unverified (never as the document's symbol).
+    """
+    s = _OCR_ORGAN_DOT.sub(r"\1/", " ".join(text.split()).replace("*", ""))
+    components = [c.strip() for c in s.split("/")]
+    fixed = [c.translate(_OCR_DIGITS) if _OCR_NUMBER.fullmatch(c) and not c.isdigit() else c
+             for c in components]
+    candidate = "/".join(fixed)
+    if candidate == text.strip().replace("*", "") or parse(candidate) is None:
+        return None
+    return normalise(candidate)
+
+
+def doubts(symbol: str) -> str | None:
+    """Why a symbol as written (possibly joint) does not follow the grammar, or None.
+
+    Doubt is a warning, never a refusal: the UN keeps creating series the grammar has not seen, so
+    a document cited by such a symbol is still checked (its parts are compared as normalised text).
+    """
+    parts = split_joint(symbol)
+    if not parts:
+        return "no symbol in it"
+    for part in parts:
+        near = ocr_candidate(part)
+        if near:
+            return f"{part!r} looks like a misreading of {near!r}"
+        if parse(part) is None:
+            return f"{part!r} does not follow the document-symbol grammar"
+    return None
