@@ -35,6 +35,7 @@ from .store.record import Recorder
 from .report.model import DocumentResult, Report
 from .un.resolve import DEFAULT as DEFAULT_RESOLVERS
 from .un.resolve import Resolvers
+from .schedule import by_host
 from .shard import select as select_shard
 from .timestamps import now
 from .store.warc import WarcLog, open_run_warc
@@ -264,7 +265,10 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
         observer = Observer(fetcher, inspector, archive.blobs, tmp, keep_bytes=keep_bytes,
                             transient=options.transient, availability_only=options.availability_only,
                             wayback=wayback, suggest=options.suggest)
-        probe, revalidate, rest = _bulk_tasks(tasks, options, suggesting)
+        # Fetched host by host in turn (linkwatch.schedule): a manifest listed host by host must not
+        # leave every worker waiting on one host's politeness. Results still come back in manifest order.
+        probe, revalidate, rest = (list(by_host(part, _first_url))
+                                   for part in _bulk_tasks(tasks, options, suggesting))
         prober = Prober(options.fetch_config(), options.concurrency, process=True)
         changed: list[Task] = []  # revalidated, not 304: fetched in full by the thread pool
         batches = itertools.chain(
@@ -309,6 +313,10 @@ def _bulk_tasks(tasks: list[Task], options: Options,
         single = len(t.document.urls) == 1
         (bulk if single and (options.availability_only or t.document.urls[0] in t.validators) else rest).append(t)
     return (bulk, [], rest) if options.availability_only else ([], bulk, rest)
+
+
+def _first_url(task: Task) -> str:
+    return task.document.urls[0] if task.document.urls else ""
 
 
 def _probed(observer: Observer, prober: Prober, tasks: list[Task]) -> Iterator[list[Outcome]]:

@@ -591,7 +591,7 @@ class LocalServer:
 
     @property
     def base_url(self) -> str:
-        return f"{self.scheme}://127.0.0.1:{self.port}"
+        return f"{self.scheme}://{self._httpd.server_address[0]}:{self.port}"  # the loopback address bound
 
     def url(self, path: str = "/") -> str:
         """Absolute URL of ``path`` on this server."""
