@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "check": "api", "archive": "api", "status": "api", "history": "api", "diff": "api", "inspect_files": "api",
-    "verify": "api", "events": "api", "export_warc": "api", "export_bagit": "api",
+    "verify": "api", "events": "api", "export_warc": "api", "export_wacz": "api", "export_bagit": "api",
     "resolve_symbol": "api", "discover_references": "api", "merge_discovered": "api",
     "merge_reports": "api", "lint": "api",
     "ManifestError": "manifest", "Report": "report", "RunFailed": "run", "render": "report.formats",

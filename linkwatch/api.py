@@ -109,7 +109,8 @@ def events(document: str | None = None, archive: str | Path | None = None) -> li
 
 
 def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
-    """Write one WARC with the latest archived version of each document (of ``manifest``, or all)."""
+    """Write one WARC (``*.warc.gz``) with the latest archived version judged ``ok`` of each document
+    (of ``manifest``, or all); returns how many documents it holds."""
     from .store import warc as _warc
 
     with _open(archive) as store:
@@ -117,10 +118,25 @@ def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: s
         return _warc.export(store.index, store.blobs, Path(dest), docs)
 
 
+def export_wacz(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
+    """Write a WACZ 1.1.1 file (the export WARC, its CDXJ index, a page per document, hashes) for
+    replay in ReplayWeb.page or pywb; returns the number of documents in it."""
+    from .store import wacz as _wacz
+
+    loaded = _manifest.load(str(manifest)) if manifest is not None else None
+    with _open(archive) as store:
+        docs = list(loaded.documents) if loaded else store.index.documents()
+        title = (loaded.title or Path(loaded.path).name) if loaded else None
+        return _wacz.export(store.index, store.blobs, Path(dest), docs, title).documents
+
+
 def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versions: bool = False,
-                 archive: str | Path | None = None, organization: str | None = None) -> Path:
+                 archive: str | Path | None = None, organization: str | None = None,
+                 evidence: bool = False) -> Path:
     """Write a BagIt 1.0 bag at ``dest``: the latest (or every) archived version of each document
     (of ``manifest``, or all), sha256 + sha512 manifests, a JSON report and a CSV index as tag files.
+    Only versions judged ``ok`` are named as the cited document; ``evidence`` adds the kept versions
+    that were not (placeholders, other documents) under ``data/evidence/``, named by their status.
 
     Raises :class:`linkwatch.store.bag.ExportRefused` when ``dest`` is a non-empty folder or nothing is
     archived, :class:`~linkwatch.run.RunFailed` when a blob no longer matches the index."""
@@ -132,7 +148,7 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
         docs = list(loaded.documents) if loaded else store.index.documents()
         report = _timeline.status(store.index, docs, [loaded.path] if loaded else None)
         done = _bag.export(store.index, store.blobs, Path(dest), docs, report, all_versions=all_versions,
-                           organization=organization, manifest=loaded)
+                           organization=organization, manifest=loaded, evidence=evidence)
         return done.path
 
 

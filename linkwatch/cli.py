@@ -156,13 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(handler=_verify)
 
-    p = sub.add_parser("export", parents=[archive_opt], help="write archived versions as a BagIt bag or a WARC file",
+    p = sub.add_parser("export", parents=[archive_opt], help="write archived versions as a BagIt bag, a WARC or a WACZ",
                        description="bagit: a BagIt 1.0 bag (payload, sha256 + sha512 manifests, JSON report and "
-                                   "CSV index as tag files); warc: one WARC with each document's latest version")
-    p.add_argument("export_format", choices=("bagit", "warc"), metavar="bagit|warc")
-    p.add_argument("dest", metavar="DEST", help="bagit: a new (or empty) folder; warc: a .warc.gz file")
+                                   "CSV index as tag files); warc: one WARC with each document's latest version "
+                                   "judged ok; wacz: that WARC with its index and page list, for ReplayWeb.page")
+    p.add_argument("export_format", choices=("bagit", "warc", "wacz"), metavar="bagit|warc|wacz")
+    p.add_argument("dest", metavar="DEST", help="bagit: a new (or empty) folder; warc: a .warc.gz file; "
+                                                "wacz: a .wacz file")
     p.add_argument("--manifest", metavar="M", help="only the documents of this manifest (default: every document)")
-    p.add_argument("--all-versions", action="store_true", help="bagit: every archived version, not only the latest")
+    p.add_argument("--all-versions", action="store_true",
+                   help="bagit: every archived version judged ok, not only the latest")
+    p.add_argument("--evidence", action="store_true",
+                   help="bagit: also the kept versions not judged ok (wrong documents, placeholders), "
+                        "under data/evidence/ with their status in the name")
     p.add_argument("--organization", metavar="NAME",
                    help="bagit: Source-Organization (default $LINKWATCH_ORGANIZATION or linkwatch)")
     p.set_defaults(handler=_export)
@@ -321,18 +327,20 @@ def _verify(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from . import api
 
-    if args.export_format == "warc":
-        if args.all_versions or args.organization:
-            _error("--all-versions and --organization apply to 'export bagit' only")
-            return EXIT_USAGE
-        count = api.export_warc(args.dest, manifest=args.manifest, archive=args.archive)
-        print(f"linkwatch: wrote WARC {args.dest}: the latest archived version of {count} document(s)", file=sys.stderr)
-        return EXIT_OK
-    from .store.bag import ExportRefused
+    from .store.warc import ExportRefused
 
+    if args.export_format != "bagit" and (args.all_versions or args.organization or args.evidence):
+        _error("--all-versions, --evidence and --organization apply to 'export bagit' only")
+        return EXIT_USAGE
     try:
+        if args.export_format != "bagit":
+            export = api.export_warc if args.export_format == "warc" else api.export_wacz
+            count = export(args.dest, manifest=args.manifest, archive=args.archive)
+            print(f"linkwatch: wrote {args.export_format.upper()} {args.dest}: the latest archived version "
+                  f"judged ok of {count} document(s)", file=sys.stderr)
+            return EXIT_OK
         bag = api.export_bagit(args.dest, manifest=args.manifest, all_versions=args.all_versions,
-                               archive=args.archive, organization=args.organization)
+                               archive=args.archive, organization=args.organization, evidence=args.evidence)
     except ExportRefused as exc:
         _error(str(exc))
         return EXIT_USAGE

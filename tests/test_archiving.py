@@ -60,7 +60,9 @@ def test_archive_writes_one_complete_warc_per_run(site: Path, tmp_path: Path) ->
     assert recs[0][0] == "warcinfo"
     by_uri: dict[str, list] = {}
     for kind, rec_headers, http, payload in recs[1:]:
-        by_uri.setdefault(rec_headers.get_header("WARC-Target-URI"), []).append((kind, rec_headers, http, payload))
+        # a metadata record has a URI of its own (urn:linkwatch:<url>): it never shadows the response
+        uri = rec_headers.get_header("WARC-Target-URI").removeprefix("urn:linkwatch:" if kind == "metadata" else "")
+        by_uri.setdefault(uri, []).append((kind, rec_headers, http, payload))
     redirect = [r[0] for r in by_uri[next(u for u in by_uri if u.endswith("/res"))]]
     assert redirect == ["request", "response"]  # the 301 hop: its own request and response
     final = by_uri[next(u for u in by_uri if u.endswith("/files/res.pdf"))]
@@ -96,15 +98,24 @@ def test_warcio_check_finds_no_digest_errors(site: Path, tmp_path: Path) -> None
         assert "digest pass" in done.stdout and "fail" not in done.stdout.lower()
 
 
-def test_unchanged_rerun_writes_server_not_modified_revisits(site: Path, tmp_path: Path) -> None:
+def test_unchanged_rerun_writes_revisits_that_replay_as_the_document(site: Path, tmp_path: Path) -> None:
+    """After a 304 the revisit carries the archived response's status (200) and the payload's
+    digest: a replay tool serves the archived document, not an empty 304. The 304 itself is
+    in the metadata record."""
     archive = tmp_path / "archive"
     linkwatch.archive(site, archive=archive, **FAST)
     linkwatch.archive(site, archive=archive, **FAST)
     second = records(warcs(archive)[1])
     revisits = [r for r in second if r[0] == "revisit"]
     profiles = {r[1].get_header("WARC-Profile").rsplit("/", 1)[-1] for r in revisits}
-    assert profiles == {"server-not-modified"}
-    assert all(r[2].get_statuscode() == "304" for r in revisits)
+    assert profiles == {"identical-payload-digest"} and len(revisits) == 2
+    assert all(r[2].get_statuscode() == "200" for r in revisits)
+    assert {r[1].get_header("WARC-Payload-Digest") for r in revisits} == {f"sha256:{RES_SHA256}"}
+    assert all(r[1].get_header("WARC-Refers-To-Target-URI") and r[1].get_header("WARC-Refers-To-Date")
+               for r in revisits)
+    assert all(r[2].get_header("Content-Length") == str(RES.stat().st_size) for r in revisits)
+    meta = [json.loads(r[3]) for r in second if r[0] == "metadata" and json.loads(r[3])["not_modified"]]
+    assert len(meta) == 2 and {m["server_response"]["status"] for m in meta} == {304}
     assert not [r for r in second if r[0] == "response" and r[3]]  # no body stored twice
 
 
@@ -165,6 +176,45 @@ def test_export_warc_has_latest_versions_with_metadata(site: Path, tmp_path: Pat
     assert kinds == ["warcinfo", "response", "metadata", "response", "metadata"]
     assert all(hashlib.sha256(r[3]).hexdigest() == RES_SHA256 for r in recs if r[0] == "response")
     assert {json.loads(r[3])["document"] for r in recs if r[0] == "metadata"} == {"res", "same"}
+
+
+def test_export_warc_names_are_honoured_or_refused(site: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "archive"
+    linkwatch.archive(site, archive=archive, **FAST)
+    for name in ("x.warc", "x.gz", "x", ".warc.gz"):  # gzip is what is written: the name must say so
+        assert main(["export", "warc", str(tmp_path / name), "--archive", str(archive)]) == 2
+        assert "*.warc.gz" in capsys.readouterr().err and not (tmp_path / name).exists()
+    assert main(["export", "warc", str(tmp_path / "x.warc.gz"), "--archive", str(archive)]) == 0
+    assert (tmp_path / "x.warc.gz").read_bytes()[:2] == b"\x1f\x8b"
+    assert main(["export", "wacz", str(tmp_path / "x.zip"), "--archive", str(archive)]) == 2
+    assert "*.wacz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["changed", "truncated", "symlink"])
+def test_export_rehashes_and_refuses_a_damaged_blob(site: Path, tmp_path: Path, damage: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A blob that no longer is what was ingested never leaves under its recorded digest: exit 3,
+    an export failure event, no file (WARC and WACZ alike)."""
+    archive = tmp_path / "archive"
+    linkwatch.archive(site, archive=archive, **FAST)
+    blob = archive / "blobs" / "sha256" / RES_SHA256[:2] / RES_SHA256[2:4] / RES_SHA256
+    data = blob.read_bytes()
+    if damage == "changed":
+        blob.write_bytes(data[:5000] + bytes([data[5000] ^ 1]) + data[5001:])
+    elif damage == "truncated":
+        blob.write_bytes(data[: len(data) // 2])
+    else:  # the same bytes, elsewhere: still not the file that was ingested
+        elsewhere = tmp_path / "elsewhere.pdf"
+        elsewhere.write_bytes(data)
+        blob.unlink()
+        blob.symlink_to(elsewhere)
+    for kind, name in (("warc", "out.warc.gz"), ("wacz", "out.wacz")):
+        assert main(["export", kind, str(tmp_path / name), "--archive", str(archive)]) == 3
+        assert "linkwatch verify" in capsys.readouterr().err
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(("out.", ".out."))]
+    failures = [e for e in linkwatch.events(archive=archive) if e.kind == "export"]
+    assert [(e.outcome, e.sha256) for e in failures] == [("failure", RES_SHA256)] * 2
 
 
 def test_index_of_schema_1_is_migrated_forward_without_loss(tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import stat
 from pathlib import Path
 
 import bagit
@@ -12,6 +14,7 @@ from httpserver import Content, LocalServer
 import linkwatch
 from linkwatch.store.bag import ExportRefused, payload_name
 from linkwatch.cli import main
+from linkwatch.report.formats import render
 from linkwatch.store.index import Index
 from linkwatch.manifest import Document
 from linkwatch.run import RunFailed
@@ -89,18 +92,22 @@ def test_a_changed_payload_byte_fails_validation(archived: tuple[Path, Path], tm
         bagit.Bag(str(dest)).validate()
 
 
-def test_all_versions_are_dated_and_hashed(server: LocalServer, tmp_path: Path) -> None:
+def test_all_versions_are_dated_and_hashed_and_only_ok_versions_are_cited(server: LocalServer, tmp_path: Path) -> None:
     url = server.route("/res.pdf", Content.file(PDFS / "A_RES_78_323.en.pdf", "application/pdf"))
     manifest = tmp_path / "m.toml"
     manifest.write_text(f'[[document]]\nid = "res"\nsymbol = "A/RES/78/323"\nlang = "en"\nurl = "{url}"\n')
     archive = tmp_path / "archive"
     linkwatch.archive(manifest, archive=archive, **FAST)
-    server.route("/res.pdf", Content.file(PDFS / "S_RES_2768_2025.en.pdf", "application/pdf"))  # replaced
+    reissued = (PDFS / "A_RES_78_323.en.pdf").read_bytes() + b"\n% reissued\n"  # new bytes, same page 1
+    server.route("/res.pdf", Content(reissued, "application/pdf"))
     linkwatch.archive(manifest, archive=archive, **FAST)
+    server.route("/res.pdf", Content.file(PDFS / "S_RES_2768_2025.en.pdf", "application/pdf"))  # replaced
+    assert linkwatch.archive(manifest, archive=archive, **FAST).documents[0].status == "wrong-document"
     latest = tmp_path / "latest"
     linkwatch.export_bagit(latest, archive=archive)
+    # The latest version judged ok is the cited document, not the newest bytes (another document).
     assert [p.name for p in (latest / "data").iterdir()] == ["A_RES_78_323.en.pdf"]
-    assert (latest / "data" / "A_RES_78_323.en.pdf").read_bytes() == (PDFS / "S_RES_2768_2025.en.pdf").read_bytes()
+    assert (latest / "data" / "A_RES_78_323.en.pdf").read_bytes() == reissued
     every = tmp_path / "every"
     linkwatch.export_bagit(every, archive=archive, all_versions=True)
     bag = bagit.Bag(str(every))
@@ -108,6 +115,69 @@ def test_all_versions_are_dated_and_hashed(server: LocalServer, tmp_path: Path) 
     names = sorted(Path(p).name for p in bag.payload_entries())
     assert len(names) == 2 and all(n.startswith("A_RES_78_323.en.20") and n.endswith(".pdf") for n in names)
     assert any(RES[:8] in n for n in names)
+    # --evidence: the wrong document too, under its own name and status, never as the cited one
+    with_evidence = tmp_path / "evidence"
+    linkwatch.export_bagit(with_evidence, archive=archive, evidence=True)
+    bag = bagit.Bag(str(with_evidence))
+    assert bag.validate()
+    [evidence] = [p for p in bag.payload_entries() if p.startswith("data/evidence/")]
+    assert ".wrong-document.shows-S_RES_2768_2025." in evidence
+    assert (with_evidence / evidence).read_bytes() == (PDFS / "S_RES_2768_2025.en.pdf").read_bytes()
+    rows = {r["file"]: r for r in csv.DictReader((with_evidence / "linkwatch-index.csv").open(encoding="utf-8"))}
+    assert rows[evidence]["role"] == "evidence" and rows[evidence]["status"] == "wrong-document"
+    assert rows[evidence]["page1_symbols"] == "S/RES/2768 (2025)"
+    assert rows["data/A_RES_78_323.en.pdf"]["role"] == "cited" and rows["data/A_RES_78_323.en.pdf"]["status"] == "ok"
+
+
+def test_wrong_documents_are_never_exported_as_the_cited_document(server: LocalServer, tmp_path: Path) -> None:
+    """The issue's bag: the ODS placeholder, A/80/62 served for A/79/62, a Spanish other document."""
+    placeholder = server.route("/a781.pdf", Content.file(PDFS / "A_78_1.en.pdf", "application/pdf"))
+    later = server.route("/a7962.pdf", Content.file(PDFS / "A_80_62.en.pdf", "application/pdf"))
+    spanish = server.route("/e20241.pdf", Content.file(PDFS / "E_2024_1.en.pdf", "application/pdf"))
+    res = server.route("/res.pdf", Content.file(PDFS / "A_RES_78_323.en.pdf", "=HYPERLINK(\"http://x\")"))
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(
+        f'[[document]]\nid = "a-78-1"\nsymbol = "A/78/1"\nlang = "en"\nurl = "{placeholder}"\n\n'
+        f'[[document]]\nid = "a-79-62"\nsymbol = "A/79/62–E/2024/3"\nlang = "en"\nurl = "{later}"\n\n'
+        f'[[document]]\nid = "e-2024-1"\nsymbol = "E/2024/1"\nlang = "en"\nurl = "{spanish}"\n\n'
+        f'[[document]]\nid = "res"\nsymbol = "A/RES/78/323"\nlang = "en"\nurl = "{res}"\n'
+        'title = "=1+2 @SUM(A1) -cmd"\n', encoding="utf-8")
+    archive = tmp_path / "archive"
+    report = linkwatch.archive(manifest, archive=archive, **FAST)
+    assert {d.id: d.status for d in report.documents} == {
+        "a-78-1": "wrong-document", "a-79-62": "wrong-document", "e-2024-1": "wrong-document", "res": "ok"}
+    assert [d.id for d in report.documents if d.archived_path] == ["res"]  # no "archived copy" of the others
+    page = render(report, "html", archive=archive, output=tmp_path / "status.html")
+    markdown = render(report, "markdown")
+    assert page.count(">archived copy</a>") == 1 and page.count("data-versionurl=") == 1
+    assert markdown.count("data-versionurl=") == 2  # res: its table row and its Findings line
+    assert all(RES in line for line in markdown.splitlines() if "data-versionurl=" in line)
+    bag_path = tmp_path / "bag"
+    linkwatch.export_bagit(bag_path, archive=archive)
+    assert sorted(bagit.Bag(str(bag_path)).payload_entries()) == ["data/A_RES_78_323.en.pdf"]
+    text = (bag_path / "linkwatch-index.csv").read_text(encoding="utf-8")
+    [row] = list(csv.DictReader(text.splitlines()))
+    assert row["title"] == "'=1+2 @SUM(A1) -cmd" and row["content_type"].startswith("'=hyperlink")
+    assert row["status"] == "ok" and row["retrieved_at"].endswith("Z") and row["sha256"] == RES
+    assert row["page1_symbols"] == "A/RES/78/323" and row["page1_lang"] == "en" and row["page1_title"]
+    with_evidence = tmp_path / "evidence"
+    linkwatch.export_bagit(with_evidence, archive=archive, evidence=True)
+    files = sorted(bagit.Bag(str(with_evidence)).payload_entries())
+    assert files[0] == "data/A_RES_78_323.en.pdf" and len(files) == 4
+    assert all(f.startswith("data/evidence/") and ".wrong-document." in f for f in files[1:])
+    assert any("A_79_62-E_2024_3.en.wrong-document.shows-A_80_62" in f for f in files)
+
+
+def test_bag_modes_follow_the_umask(archived: tuple[Path, Path], tmp_path: Path) -> None:
+    _, archive = archived
+    old = os.umask(0o022)
+    try:
+        linkwatch.export_bagit(tmp_path / "bag", archive=archive)
+    finally:
+        os.umask(old)
+    bag = tmp_path / "bag"
+    assert stat.S_IMODE(bag.stat().st_mode) == 0o755 and stat.S_IMODE((bag / "data").stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in bag.rglob("*") if p.is_file()} == {0o644}
 
 
 def test_existing_non_empty_destination_is_refused_with_exit_2(archived: tuple[Path, Path], tmp_path: Path,

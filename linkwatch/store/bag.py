@@ -11,8 +11,14 @@
       linkwatch-index.csv       tag file: one row per payload file (document, symbols, title, URL, time, hashes)
       tagmanifest-sha256.txt    the tag files' fixity
       tagmanifest-sha512.txt
-      data/A_79_62-E_2024_3.en.pdf       the latest archived version of each document
-      data/A_79_62-E_2024_3.en.2024-05-01_1a2b3c4d.pdf   (--all-versions: every version, dated)
+      data/A_79_62-E_2024_3.en.pdf       the latest version judged ok of each document
+      data/A_79_62-E_2024_3.en.2024-05-01_1a2b3c4d.pdf   (--all-versions: every version judged ok, dated)
+      data/evidence/A_78_1.en.wrong-document.2024-05-01_1a2b3c4d.pdf   (--evidence: kept versions not ok)
+
+Only a version judged ``ok`` is named as the cited document. A kept version that was not (the ODS
+placeholder, another document or language) is evidence of what the URL served: it is exported
+only with ``--evidence``, under ``data/evidence/`` with its status, and what page 1 showed, in its
+name; the CSV index says which rows are ``cited`` and which ``evidence``.
 
 Payload file names are made here from the document's symbol (else its id) and language — never from
 anything a server sent — and are portable: ASCII letters, digits, ``.``, ``_`` and ``-`` only, no
@@ -43,6 +49,7 @@ import bagit
 
 from .. import __version__
 from .blobs import BlobStore
+from .fixity import Tampered, copy_verified
 from .index import Event, Index
 from ..manifest import Document, Manifest
 from ..observation import Observation
@@ -50,21 +57,23 @@ from .record import AGENT
 from ..report.model import SYMBOL_JOINER, Report
 from ..run import RunFailed
 from ..timestamps import now
+from .warc import ExportRefused
 
 CHECKSUMS = ("sha256", "sha512")
 MAX_NAME = 120  # characters of a payload file name, extension included
 REPORT_FILE = "linkwatch-report.json"
 INDEX_FILE = "linkwatch-index.csv"
-INDEX_COLUMNS = ("file", "document_id", "symbols", "title", "url", "retrieved_at", "last_seen_at",
-                 "sha256", "sha512", "size", "content_type")
+INDEX_COLUMNS = ("file", "role", "document_id", "symbols", "title", "status", "url", "retrieved_at", "last_seen_at",
+                 "sha256", "sha512", "size", "content_type", "page1_symbols", "page1_title", "page1_lang")
+EVIDENCE_DIR = "evidence"
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection): such a cell
+# from a stranger (a PDF's title, a server's Content-Type) is written with a leading apostrophe.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 # bagit.make_bag and Bag.save change the working directory while they run: one at a time.
 _BAGIT_LOCK = threading.Lock()
 
-
-class ExportRefused(Exception):
-    """The export was not attempted: DEST is in the way, or there is nothing to export (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,12 @@ class Version:
     sha512: str
     size: int
     content_type: str | None
+    status: str = "ok"  # "ok" when any observation judged these bytes ok; else the latest status
+
+    @property
+    def cited(self) -> bool:
+        """Presented as the cited document (else: evidence of what the URL served)."""
+        return self.status == "ok"
 
 
 @dataclass(frozen=True)
@@ -90,7 +105,8 @@ class ExportedBag:
 
 
 def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document], report: Report, *,
-           all_versions: bool = False, organization: str | None = None, manifest: Manifest | None = None) -> ExportedBag:
+           all_versions: bool = False, organization: str | None = None, manifest: Manifest | None = None,
+           evidence: bool = False) -> ExportedBag:
     """Write a BagIt bag of the archived versions of ``documents`` at ``dest``.
 
     Raises :class:`ExportRefused` when ``dest`` exists and is not an empty folder, or nothing is
@@ -101,13 +117,14 @@ def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document]
     chosen: list[Version] = []
     skipped: list[str] = []
     for doc in documents:
-        versions = archived_versions(index, doc, all_versions)
+        versions = archived_versions(index, doc, all_versions, evidence)
         chosen += versions
         if not versions:
             skipped.append(doc.id)
     if not chosen:
-        raise ExportRefused("nothing to export: no archived version of any selected document "
-                            "(run 'linkwatch archive' first, or check --archive / --manifest)")
+        raise ExportRefused("nothing to export: no selected document has a kept version judged ok "
+                            "(run 'linkwatch archive' first, check --archive / --manifest, or add --evidence "
+                            "for the versions that were not ok)")
     names = payload_names(chosen, dated=all_versions)
     for v in chosen:
         if not blobs.has(v.sha256):
@@ -115,8 +132,14 @@ def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document]
     dest.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
     try:
+        (work / EVIDENCE_DIR).mkdir()
         for v, name in zip(chosen, names):
-            shutil.copyfile(blobs.path_for(v.sha256), work / name)
+            try:  # re-hashed on the way: a changed or symlinked blob never reaches a bag
+                copy_verified(blobs.path_for(v.sha256), work / name, v.sha256, v.sha512)
+            except Tampered as exc:
+                _fail(index, v, str(exc))
+        if not any((work / EVIDENCE_DIR).iterdir()):
+            (work / EVIDENCE_DIR).rmdir()
         info = _bag_info(organization, manifest, len(chosen), len(documents) - len(skipped), all_versions)
         with _BAGIT_LOCK:
             bag = bagit.make_bag(str(work), info, processes=1, checksums=list(CHECKSUMS))
@@ -132,6 +155,7 @@ def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document]
         with _BAGIT_LOCK:
             bag = bagit.Bag(str(work))
             bag.save()  # bag-info.txt and the tag manifests, now covering bagit.txt and our tag files
+        _give_umask_modes(work)
         _fsync_tree(work)
         _check_destination(dest)
         if dest.is_dir():
@@ -148,24 +172,29 @@ def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document]
     return ExportedBag(dest, len(documents) - len(skipped), len(chosen), total, tuple(skipped))
 
 
-def archived_versions(index: Index, doc: Document, all_versions: bool) -> list[Version]:
-    """The document's archived versions, oldest first (``all_versions``), or its latest one."""
+def archived_versions(index: Index, doc: Document, all_versions: bool, evidence: bool = False) -> list[Version]:
+    """The document's kept versions judged ``ok``, oldest first (``all_versions``), or its latest
+    one; with ``evidence``, also every kept version that was never judged ok."""
     first: dict[str, Observation] = {}
     last: dict[str, str] = {}
+    status: dict[str, str] = {}
     for obs in index.history(doc.id):
         if obs.sha256:
             first.setdefault(obs.sha256, obs)
             last[obs.sha256] = obs.observed_at
+            if status.get(obs.sha256) != "ok":
+                status[obs.sha256] = obs.status or "unverified"
     versions = []
     for sha256, obs in first.items():
         row = index.snapshot(sha256)
         if row is not None:
             versions.append(Version(doc, obs, last[sha256], sha256, row["sha512"], int(row["size"]),
-                                    row["content_type"]))
-    if all_versions or not versions:
-        return versions
-    latest = index.latest_archived(doc.id)
-    return [v for v in versions if latest and v.sha256 == latest[0]][-1:] or versions[-1:]
+                                    row["content_type"], status[sha256]))
+    cited = [v for v in versions if v.cited]
+    if not all_versions:
+        latest = index.latest_archived(doc.id)
+        cited = [v for v in cited if latest and v.sha256 == latest[0]]
+    return cited + ([v for v in versions if not v.cited] if evidence else [])
 
 
 def payload_names(versions: list[Version], dated: bool = False) -> list[str]:
@@ -173,9 +202,15 @@ def payload_names(versions: list[Version], dated: bool = False) -> list[str]:
     taken: set[str] = set()
     names = []
     for v in versions:
-        lang = v.document.lang or (v.observation.inspection.lang if v.observation.inspection else None)
-        extra = f"{v.observation.observed_at[:10]}_{v.sha256[:8]}" if dated else None
-        name = payload_name(v.document, lang, _extension(v), extra)
+        ins = v.observation.inspection
+        lang = v.document.lang or (ins.lang if ins else None)
+        extra = f"{v.observation.observed_at[:10]}_{v.sha256[:8]}" if dated or not v.cited else None
+        if v.cited:
+            name = payload_name(v.document, lang, _extension(v), extra)
+        else:  # its status, and what page 1 showed when it showed a symbol, before the date
+            shows = f"shows-{_safe(ins.symbols[0].replace('/', '_'))}" if ins and ins.symbols else None
+            label = ".".join(p for p in (v.status, shows, extra) if p)
+            name = f"{EVIDENCE_DIR}/" + payload_name(v.document, lang, _extension(v), label)
         if name.lower() in taken:
             stem, ext = name.rsplit(".", 1)
             n = 2
@@ -262,11 +297,34 @@ def _index_csv(versions: list[Version], names: list[str]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
     writer.writerow(INDEX_COLUMNS)
     for v, name in zip(versions, names):
-        obs, doc = v.observation, v.document
-        title = doc.title or (obs.inspection.title if obs.inspection else None) or ""
-        writer.writerow([f"data/{name}", doc.id, SYMBOL_JOINER.join(doc.symbols), title, obs.final_url or obs.url,
-                         obs.observed_at, v.last_seen_at, v.sha256, v.sha512, v.size, v.content_type or ""])
+        obs, doc, ins = v.observation, v.document, v.observation.inspection
+        title = doc.title or (ins.title if ins else None) or ""
+        writer.writerow([csv_cell(c) for c in (
+            f"data/{name}", "cited" if v.cited else "evidence", doc.id, SYMBOL_JOINER.join(doc.symbols), title,
+            v.status, obs.final_url or obs.url, obs.observed_at, v.last_seen_at, v.sha256, v.sha512, v.size,
+            v.content_type or "", SYMBOL_JOINER.join(ins.symbols) if ins else "", (ins.title or "") if ins else "",
+            (ins.lang or "") if ins else "")])
     return out.getvalue()
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that no spreadsheet runs as a formula: text starting with ``=``, ``+``, ``-``,
+    ``@`` or a control character gets a leading apostrophe (OWASP's CSV-injection advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _give_umask_modes(root: Path) -> None:
+    """Folders made by ``mkdtemp`` (the bag, and ``data/`` by the bagit library) are 0700 whatever
+    the umask: give every folder and file the mode the umask gives new ones, so a repository's
+    ingest account can read the bag as it can read anything else this user writes."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o666 & ~mask)
 
 
 def _fail(index: Index, v: Version, problem: str) -> None:

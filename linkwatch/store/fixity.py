@@ -7,15 +7,57 @@ the index never recorded). Every check is recorded as a ``fixity-check`` event.
 """
 from __future__ import annotations
 
+import os
 import random
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 from .. import __version__
-from .blobs import BlobStore, hash_file
+from .blobs import BlobStore, StreamHasher, hash_file
 from .index import Event, Index
 from ..timestamps import now
 
 AGENT = f"linkwatch {__version__}"
+
+
+class Tampered(Exception):
+    """A kept file is not what the index recorded: changed, cut short, or not a regular file."""
+
+
+def open_kept(path: Path) -> IO[bytes]:
+    """Open a kept file (a blob) for reading, refusing a symbolic link or anything but a regular
+    file: what it points at is not what was ingested, and can change under the index's digests."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if os.path.islink(path):
+            raise Tampered(f"{path} is a symbolic link, not the file that was ingested; run 'linkwatch verify'") from None
+        raise exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Tampered(f"{path} is not a regular file; run 'linkwatch verify'")
+    return os.fdopen(fd, "rb", buffering=0)
+
+
+def copy_verified(src: Path, dest: Path, sha256: str, sha512: str | None = None) -> int:
+    """Copy a kept file to ``dest``, hashing what is copied; :class:`Tampered` (and ``dest``
+    removed) unless the copy has the recorded digests. Returns the size."""
+    hasher = StreamHasher()
+    try:
+        with open_kept(src) as fh, open(dest, "wb") as out:
+            while chunk := fh.read(1 << 20):
+                hasher.update(chunk)
+                out.write(chunk)
+        got256, got512 = hasher.hexdigests()
+    finally:
+        hasher.close()
+    if got256 != sha256 or (sha512 is not None and got512 != sha512):
+        Path(dest).unlink(missing_ok=True)
+        raise Tampered(f"{src} no longer matches its recorded sha256/sha512 (now sha256 {got256}, "
+                       f"{hasher.size} bytes); run 'linkwatch verify'")
+    return hasher.size
 
 
 @dataclass(frozen=True)

@@ -386,18 +386,27 @@ class Index:
         return (row[0], row[1], row[2]) if row else None
 
     def latest_archived_observation(self, doc_id: str) -> Observation | None:
-        """The observation that fetched the newest kept version of a document (its real response)."""
+        """The observation that fetched the newest kept version of a document judged ``ok`` (its real
+        response, not a 304 that confirmed it): the version presented as the cited document."""
+        kept = self.latest_archived(doc_id)
+        if kept is None:
+            return None
         row = self.db.execute(
-            """SELECT o.* FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
-               WHERE o.document_id = ? AND o.not_modified = 0 ORDER BY o.id DESC LIMIT 1""", (doc_id,)).fetchone()
+            "SELECT * FROM observations WHERE document_id = ? AND sha256 = ? AND not_modified = 0 "
+            "ORDER BY status = 'ok' DESC, id DESC LIMIT 1", (doc_id, kept[0])).fetchone()
         return _observation(row, share=self._shared) if row else None
 
     def latest_archived(self, doc_id: str) -> tuple[str, str] | None:
-        """(sha256, observed_at) of the newest version of a document whose bytes are kept."""
+        """(sha256, observed_at) of the newest kept version of a document that was judged ``ok``.
+
+        Only such a version is ever presented as the cited document (the "archived copy", Robust
+        Links, export names): a kept placeholder, translation or other edition is evidence of what
+        the URL served, never the document cited."""
         # EXISTS is evaluated once: an archive that keeps no bytes answers without reading the history.
         row = self.db.execute(
             """SELECT o.sha256, o.observed_at FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
-               WHERE o.document_id = ? AND EXISTS (SELECT 1 FROM snapshots) ORDER BY o.id DESC LIMIT 1""",
+               WHERE o.document_id = ? AND o.status = 'ok' AND EXISTS (SELECT 1 FROM snapshots)
+               ORDER BY o.id DESC LIMIT 1""",
             (doc_id,)).fetchone()
         return (row[0], row[1]) if row else None
 

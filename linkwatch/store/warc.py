@@ -2,9 +2,9 @@
 
 For each observation: a ``request`` and a ``response`` record for every hop of the redirect chain,
 then for the final response either a ``response`` with the bytes, or a ``revisit`` instead of a
-second copy (profile *identical-payload-digest* when the bytes are already archived,
-*server-not-modified* after a 304), and a ``metadata`` record holding linkwatch's inspection and
-findings as JSON. Bodies linkwatch did not keep (redirects, errors) are written as headers only,
+second copy (profile *identical-payload-digest*, when the bytes are already archived or a 304
+confirmed them: see :meth:`WarcLog._identical`), and a ``metadata`` record holding linkwatch's
+inspection and findings as JSON, under a URI of its own (:data:`METADATA_SCHEME`). Bodies linkwatch did not keep (redirects, errors) are written as headers only,
 marked ``WARC-Truncated: unspecified`` rather than passed off as empty.
 
 A run's WARC is written as ``<name>.warc.gz.open`` and renamed when the run ends, so a file under
@@ -42,7 +42,8 @@ from .blobs import BlobStore
 from ..compare import Finding
 from ..http.client import Hop
 from ..http.urls import request_url
-from .index import Index
+from .fixity import Tampered, open_kept
+from .index import Event, Index
 from ..manifest import Document
 from ..observation import Observation
 
@@ -55,7 +56,11 @@ _TRANSPORT_HEADERS = {"transfer-encoding", "content-encoding", "content-length"}
 # 101 MiB. Four times the speed for 9% more disk. Readers see an ordinary .warc.gz either way.
 GZIP_LEVEL = 6
 GZIP_LEVEL_PDF = 0
-SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+# Metadata records describe an observation; under the document's own URI a replay tool (pywb,
+# ReplayWeb.page) would index them as captures of the document and replay linkwatch's JSON in its
+# place. They get a URI of their own (as webrecorder's tools do for page information), and name
+# the record they describe in WARC-Refers-To.
+METADATA_SCHEME = "urn:linkwatch:"
 COPY_CHUNK = 1 << 20  # payload bytes read, checksummed and written per system call
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, mtime 0, OS unknown
 _STORED_MAX = 0xFFFF  # a deflate stored block holds at most 65,535 bytes
@@ -122,7 +127,7 @@ class WarcLog:
         url = obs.final_url or obs.url
         request_id = self._request(url, obs)
         if obs.not_modified and earlier is not None:
-            record_id = self._not_modified(url, obs, earlier, request_id)
+            record_id = self._identical(url, obs, None, earlier, request_id, revalidated=True)
         elif body is not None and earlier is not None:
             record_id = self._identical(url, obs, body, earlier, request_id)
         elif body is not None:
@@ -139,10 +144,13 @@ class WarcLog:
         member.close()
 
     def document(self, obs: Observation, body: Path, metadata: dict[str, Any]) -> str:
-        """A response + metadata pair for an archived version (``linkwatch export warc``)."""
+        """A response + metadata pair for an archived version (``linkwatch export warc``).
+
+        The payload is re-hashed as it is copied: :class:`~linkwatch.fixity.Tampered` when it is
+        no longer the sha256 the index recorded (or ``body`` is a symbolic link)."""
         url = obs.final_url or obs.url
-        record_id = self._response(url, obs, body, None)
-        self._write(url, "metadata", io.BytesIO(_json(metadata)), obs, {"WARC-Refers-To": record_id},
+        record_id = self._response(url, obs, body, None, verify=True)
+        self._write(metadata_uri(url), "metadata", io.BytesIO(_json(metadata)), obs, {"WARC-Refers-To": record_id},
                     content_type="application/json")
         return record_id
 
@@ -154,11 +162,17 @@ class WarcLog:
         http = StatusAndHeaders(f"GET {target} HTTP/1.1", headers, is_http_request=True)
         return self._write(url, "request", io.BytesIO(b""), obs, {}, http=http)
 
-    def _response(self, url: str, obs: Observation, body: Path, request_id: str | None) -> str:
-        """A response record holding ``body``, streamed once from the file into one gzip member."""
+    def _response(self, url: str, obs: Observation, body: Path, request_id: str | None,
+                  verify: bool = False) -> str:
+        """A response record holding ``body``, streamed once from the file into one gzip member.
+
+        ``verify``: hash the payload on the way (an export: the blob may have changed since it
+        was ingested); a run writes bytes it has just hashed while downloading them."""
         level = GZIP_LEVEL_PDF if obs.sniffed == "pdf" else GZIP_LEVEL
-        with open(body, "rb", buffering=0) as fh:
+        with open_kept(body) as fh:
             size = os.fstat(fh.fileno()).st_size
+            if verify and size != obs.size:
+                raise Tampered(f"{body} is {size} bytes, {obs.size} were ingested; run 'linkwatch verify'")
             http = _http_headers(obs.http_status or 200, obs.reason, obs.response_headers, size)
             if not obs.sha256:  # never for kept bytes (they are named by it); warcio digests it then
                 return self._write(url, "response", fh, obs, _concurrent(request_id), http=http,
@@ -175,9 +189,13 @@ class WarcLog:
             member = _Member(self.stream, level)
             member.write(record.rec_headers.to_bytes(encoding="utf-8"))
             member.write(http.headers_buff)
-            member.copy(fh, size)
+            digest = hashlib.sha256() if verify else None
+            member.copy(fh, size, digest)
             member.write(b"\r\n\r\n")
             member.close()
+            if digest is not None and digest.hexdigest() != obs.sha256:
+                raise Tampered(f"{body} no longer matches its recorded sha256 (now {digest.hexdigest()}); "
+                               "run 'linkwatch verify'")
         return record.rec_headers.get_header("WARC-Record-ID")
 
     def _headers_only(self, url: str, status: int, reason: str, headers: dict[str, str], obs: Observation,
@@ -186,37 +204,48 @@ class WarcLog:
         extra = {**_concurrent(request_id), "WARC-Truncated": "unspecified"}
         return self._write(url, "response", io.BytesIO(b""), obs, extra, http=http)
 
-    def _identical(self, url: str, obs: Observation, body: Path, earlier: Earlier, request_id: str) -> str:
-        http = _http_headers(obs.http_status or 200, obs.reason, obs.response_headers, obs.size or 0)
+    def _identical(self, url: str, obs: Observation, body: Path | None, earlier: Earlier, request_id: str,
+                   revalidated: bool = False) -> str:
+        """A revisit standing in for bytes already archived.
+
+        ``revalidated``: the server answered a conditional request with 304, confirming the
+        archived bytes. The record then carries what a cache would serve (RFC 9111 §4.3.4: the
+        stored response, its headers updated by the 304's) as a ``200``, so that a replay tool —
+        which replays the latest capture of a URL — serves the archived document rather than an
+        empty 304. The server's 304 itself is kept in the metadata record and the index.
+        """
+        if revalidated:
+            headers = dict(obs.response_headers)
+            if obs.content_type and not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = obs.content_type
+            http = _http_headers(200, "OK", headers, obs.size or 0)
+        else:
+            http = _http_headers(obs.http_status or 200, obs.reason, obs.response_headers, obs.size or 0)
         extra = {**_concurrent(request_id), "WARC-Date": warc_date(obs.observed_at)}
         if earlier.record_id:
             extra["WARC-Refers-To"] = earlier.record_id
         # The digest the response record holding these bytes was written with (sha256 since linkwatch
         # writes response payloads itself; a revisit of a response in an older WARC names sha256 too).
-        digest = sha256_digest(obs.sha256) if obs.sha256 else payload_digest(body)
+        digest = sha256_digest(obs.sha256) if obs.sha256 else payload_digest(body) if body else ""
         record = self.writer.create_revisit_record(url, digest, earlier.url, warc_date(earlier.date),
                                                    http_headers=http, warc_headers_dict=_ip(obs, extra))
         self._emit(record)
         return record.rec_headers.get_header("WARC-Record-ID")
 
-    def _not_modified(self, url: str, obs: Observation, earlier: Earlier, request_id: str) -> str:
-        http = _http_headers(304, obs.reason or "Not Modified", obs.response_headers, 0)
-        extra = {**_concurrent(request_id), "WARC-Profile": SERVER_NOT_MODIFIED,
-                 "WARC-Refers-To-Target-URI": earlier.url, "WARC-Refers-To-Date": warc_date(earlier.date)}
-        if earlier.record_id:
-            extra["WARC-Refers-To"] = earlier.record_id
-        return self._write(url, "revisit", io.BytesIO(b""), obs, extra, http=http)
-
     def _metadata(self, obs: Observation, findings: list[Finding], refers_to: str | None) -> None:
         data = {
-            "document": obs.document_id, "status": obs.status, "observed_at": obs.observed_at,
+            "document": obs.document_id, "url": obs.final_url or obs.url, "status": obs.status,
+            "observed_at": obs.observed_at, "http_status": obs.http_status, "not_modified": obs.not_modified,
             "sha256": obs.sha256, "sha512": obs.sha512, "size": obs.size, "attempts": obs.attempts,
             "error": obs.error, "redirects": [_hop(h) for h in obs.redirects],
             "inspection": asdict(obs.inspection) if obs.inspection else None,
             "findings": [asdict(f) for f in findings], "agent": f"linkwatch/{__version__}",
         }
+        if obs.not_modified:  # the server's own answer; the revisit record replays as the document
+            data["server_response"] = {"status": obs.http_status, "reason": obs.reason,
+                                       "headers": obs.response_headers}
         extra = {"WARC-Refers-To": refers_to} if refers_to else {}
-        self._write(obs.final_url or obs.url, "metadata", io.BytesIO(_json(data)), obs, extra,
+        self._write(metadata_uri(obs.final_url or obs.url), "metadata", io.BytesIO(_json(data)), obs, extra,
                     content_type="application/json")
 
     def _write(self, url: str, kind: str, payload: IO[bytes], obs: Observation, extra: dict[str, str], *,
@@ -265,8 +294,9 @@ class _Member:
             parts += (struct.pack("<BHH", 0, len(piece), len(piece) ^ 0xFFFF), piece)
         self._write_all(parts)
 
-    def copy(self, fh: IO[bytes], length: int) -> None:
-        """Copy exactly ``length`` bytes of ``fh`` into the member (OSError if the file is shorter)."""
+    def copy(self, fh: IO[bytes], length: int, digest: Any = None) -> None:
+        """Copy exactly ``length`` bytes of ``fh`` into the member (OSError if the file is shorter),
+        feeding them to ``digest`` (a hashlib object) too, if given."""
         buf = memoryview(bytearray(min(COPY_CHUNK, length) or 1))
         left = length
         start = os.lseek(self.fd, 0, os.SEEK_CUR) if self.fd is not None else None
@@ -275,6 +305,8 @@ class _Member:
             if not n:
                 raise OSError(f"{getattr(fh, 'name', 'payload')}: {left} bytes short of {length}")
             self.write(buf[:n])
+            if digest is not None:
+                digest.update(buf[:n])
             left -= n
         if start is not None and hasattr(os, "posix_fadvise"):
             # Start writing these bytes to disk now (Linux: DONTNEED starts writeback, then drops the
@@ -302,6 +334,11 @@ class _Member:
                 parts[0] = parts[0][done:]
 
 
+def metadata_uri(url: str) -> str:
+    """The WARC-Target-URI of a metadata record about ``url``: ``urn:linkwatch:<url>``."""
+    return METADATA_SCHEME + _wire(url)
+
+
 def _wire(url: str) -> str:
     """The URL as it went on the wire (WARC-Target-URI and request lines must be ASCII)."""
     try:
@@ -324,31 +361,86 @@ def open_run_warc(folder: Path, name: str) -> Iterator[WarcLog]:
     os.replace(partial, final)
 
 
+class ExportRefused(Exception):
+    """The export was not attempted: DEST is in the way or misnamed, or nothing to export (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Exported:
+    """One document's version written to an export WARC: what a WACZ's page list names."""
+
+    document: Document
+    observation: Observation
+    record_id: str
+
+
 def export(index: Index, blobs: BlobStore, dest: Path, documents: list[Document]) -> int:
-    """One WARC at ``dest`` with each document's latest archived version (response + metadata).
+    """One WARC at ``dest`` with each document's latest version judged ``ok`` (response + metadata).
 
     Returns the number of documents written. Written as ``dest.open`` and renamed when complete.
+    :class:`ExportRefused` for a name that is not ``*.warc.gz``; ``RunFailed`` (and an ``export``
+    event with outcome ``failure``) when a blob no longer matches the index: no WARC is left then.
     """
     dest = Path(dest)
+    if not dest.name.endswith(".warc.gz") or dest.name == ".warc.gz":
+        raise ExportRefused(f"{dest}: export warc writes a gzip-compressed WARC; name it *.warc.gz")
+    if dest.is_dir():
+        raise ExportRefused(f"{dest} is a folder; give a file name ending in .warc.gz")
     partial = dest.with_name(dest.name + ".open")
-    written = 0
-    with open(partial, "wb") as fh:
-        log = WarcLog(fh, dest.name)
-        for doc in documents:
-            obs = index.latest_archived_observation(doc.id)
-            if obs is None or not obs.sha256 or not blobs.has(obs.sha256):
-                continue
-            meta = {"document": doc.id, "symbols": list(doc.symbols), "cited_title": doc.title, "lang": doc.lang,
-                    "manifest": doc.manifest, "observed_at": obs.observed_at, "status": obs.status,
-                    "sha256": obs.sha256, "sha512": obs.sha512,
-                    "inspection": asdict(obs.inspection) if obs.inspection else None,
-                    "agent": f"linkwatch/{__version__}"}
-            log.document(obs, blobs.path_for(obs.sha256), meta)
-            written += 1
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, dest)
+    try:
+        with open(partial, "wb") as fh:
+            written = write_export(fh, dest.name, index, blobs, documents)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(partial, dest)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    record_exports(index, written, f"WARC {dest}")
+    return len(written)
+
+
+def write_export(fh: IO[bytes], filename: str, index: Index, blobs: BlobStore,
+                 documents: list[Document]) -> list[Exported]:
+    """Write the export WARC's records to ``fh``: for each document its latest ``ok`` version, re-hashed."""
+    log = WarcLog(fh, filename)
+    written = []
+    for doc in documents:
+        obs = index.latest_archived_observation(doc.id)
+        if obs is None or not obs.sha256:
+            continue
+        meta = {"document": doc.id, "symbols": list(doc.symbols), "cited_title": doc.title, "lang": doc.lang,
+                "manifest": doc.manifest, "observed_at": obs.observed_at, "status": obs.status,
+                "sha256": obs.sha256, "sha512": obs.sha512,
+                "inspection": asdict(obs.inspection) if obs.inspection else None,
+                "agent": f"linkwatch/{__version__}"}
+        try:
+            record_id = log.document(obs, blobs.path_for(obs.sha256), meta)
+        except (Tampered, FileNotFoundError) as exc:
+            _refuse(index, doc, obs.sha256, str(exc) if isinstance(exc, Tampered)
+                    else f"{BlobStore.relative_path(obs.sha256)} is missing; run 'linkwatch verify'")
+        written.append(Exported(doc, obs, record_id))
     return written
+
+
+def record_exports(index: Index, written: list[Exported], where: str) -> None:
+    """One ``export`` event per exported version."""
+    from ..timestamps import now
+
+    at = now()
+    index.add_events([Event(at=at, kind="export", outcome="success", sha256=e.observation.sha256,
+                            document_id=e.document.id, agent=f"linkwatch {__version__}",
+                            detail=f"exported to {where}") for e in written])
+
+
+def _refuse(index: Index, doc: Document, sha256: str, problem: str) -> None:
+    """Record the failed export of one version and stop the export (exit 3)."""
+    from ..run import RunFailed  # run imports this module
+    from ..timestamps import now
+
+    index.add_event(Event(at=now(), kind="export", outcome="failure", sha256=sha256, document_id=doc.id,
+                          agent=f"linkwatch {__version__}", detail=f"not exported: {problem}"))
+    raise RunFailed(f"{doc.id}: {problem}; nothing exported")
 
 
 def _http_headers(status: int, reason: str, headers: dict[str, str], length: int) -> StatusAndHeaders:
