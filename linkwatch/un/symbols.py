@@ -295,14 +295,20 @@ def find_symbol_groups(text: str) -> list[tuple[list[str], int]]:
     Two symbols are parts of one joint symbol when only a dash (with spaces or asterisks) or a
     line break separates them: ``(A/79/62 – E/2024/3)``. Parts are normalised; duplicates kept.
     """
-    groups: list[tuple[list[str], int]] = []
+    return [(parts, start) for parts, start, _ in find_symbol_spans(text)]
+
+
+def find_symbol_spans(text: str) -> list[tuple[list[str], int, int]]:
+    """:func:`find_symbol_groups` with where each group ends: ``[(parts, start, end), …]``."""
+    groups: list[tuple[list[str], int, int]] = []
     last_end = -1
     for m, sym in _candidates(text):
         between = text[last_end:m.start()] if last_end >= 0 else None
         if groups and between is not None and _JOINER.fullmatch(between):
-            groups[-1][0].append(sym)
+            parts, start, _ = groups[-1]
+            groups[-1] = (parts + [sym], start, m.end())
         else:
-            groups.append(([sym], m.start()))
+            groups.append(([sym], m.start(), m.end()))
         last_end = m.end()
     return groups
 
