@@ -6,10 +6,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from httpserver import Content, LocalServer
 
 from linkwatch import cli
-from linkwatch.un.discover import Discovery, SourceError, discover, find_references, merge
+from linkwatch.un.discover import (
+    Discovery, Reference, SourceError, Unlisted, discover, find_references, merge, pdf_flow, read_references,
+)
 from linkwatch.manifest import parse
 
 if sys.version_info >= (3, 11):
@@ -135,9 +139,16 @@ def test_discover_from_urls_markdown_and_html(server: LocalServer) -> None:
 
 
 def test_discover_from_a_pdf() -> None:
-    refs = {r.symbol for r in discover(str(PDFS / "A_79_716.en.pdf")).references}
-    # the letter's own joint symbol and the joint symbols it cites
-    assert {"A/79/716–S/2025/18", "A/79/710–S/2024/940", "A/79/684–S/2024/892"} <= refs
+    found = discover(str(PDFS / "A_79_716.en.pdf"))
+    refs = {r.symbol for r in found.references}
+    # the joint symbols it cites, not the letter's own (masthead and running headers)
+    assert {"A/79/710–S/2024/940", "A/79/684–S/2024/892"} <= refs
+    assert "A/79/716–S/2025/18" not in refs and found.own == ["A/79/716", "S/2025/18"]
+    assert all(r.page >= 1 and r.line == 0 for r in found.references)
+    text = found.to_toml()
+    assert '# The source is "A/79/716–S/2025/18" itself: not listed.' in text
+    assert 'note = "cited in ' in text and ', page ' in text
+    parse(text, "discovered.toml")
 
 
 def test_source_errors(server: LocalServer, tmp_path: Path) -> None:
@@ -160,3 +171,191 @@ def test_cli_discover(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert _entries(manifest.read_text(encoding="utf-8")) == EXPECTED_25 | EXPECTED_27
     assert cli.main(["discover", str(tmp_path / "missing.md")]) == 2
     assert isinstance(Discovery("s", []).to_toml(), str)
+
+
+# --------------------------------------------------------------------------- citations by number
+# Excerpts of real UN documents (text as pypdf extracts it from the PDFs of the development corpus).
+
+L27 = """The Economic and Social Council,
+ Recalling General Assembly resolutions 79/91 of 4 December 2024 and 79/229
+of 19 December 2024,
+ Recalling also its resolution 2023/34 of 26 July 2023,
+ Guided by the principles of the Charter of the United Nations affirming the
+inadmissibility of the acquisition of territory by force, and recalling relevant Security
+Council resolutions, including resolutions 242 (1967) of 22 November 1967, 252
+(1968) of 21 May 1968, 338 (1973) of 22 October 1973 and 2334 (2016) of 23 December 2016,
+ Recalling the resolutions of the tenth emergency special session of the General
+Assembly, including resolutions ES-10/13 of 21 October 2003 and ES-10/17 of 15 December 2006,
+ Noting with concern that more than 77 years have passed since the adoption of
+General Assembly resolution 181 (II) of 29 November 1947,
+"""
+
+
+def _pdf_refs(text: str, own: str) -> tuple[list[str | None], list[Unlisted]]:
+    refs, unlisted = read_references(text, own=[own], pages=[(0, 1)])
+    return [r.symbol for r in refs], unlisted
+
+
+def test_resolution_numbers_take_the_organ_from_the_text() -> None:
+    symbols, unlisted = _pdf_refs(L27, "E/2025/L.27")
+    assert symbols == ["A/RES/79/91", "A/RES/79/229", "E/RES/2023/34", "S/RES/242 (1967)", "S/RES/252 (1968)",
+                       "S/RES/338 (1973)", "S/RES/2334 (2016)", "A/RES/ES-10/13", "A/RES/ES-10/17", "A/RES/181(II)"]
+    assert unlisted == []
+    # in its own text, "the Council" and a bare number are the organ of the document
+    assert _pdf_refs("as specified in\nCouncil resolution 2011/20 of 27 July 2011", "E/2025/L.9")[0] == \
+        ["E/RES/2011/20"]
+    assert _pdf_refs("the General Assembly, in its resolution\n78/253, emphasized", "A/79/7/Add.13")[0] == \
+        ["A/RES/78/253"]
+    assert _pdf_refs("(see also resolution 78/253, sect. XV, para. 10)", "A/79/7/Add.13")[0] == ["A/RES/78/253"]
+    assert _pdf_refs("In its resolution 57/15 on human rights and Indigenous Peoples, the Human Rights\n"
+                     "Council encouraged States", "A/HRC/EMRIP/2025/2")[0] == ["A/HRC/RES/57/15"]
+    assert _pdf_refs("Recalling its resolutions 1514 (XV) of 14 December 1960 and 1541 (XV) of\n15 December 1960",
+                     "A/52/622")[0] == ["A/RES/1514(XV)", "A/RES/1541(XV)"]
+    assert _pdf_refs("Recalling Economic and Social Council resolution 671 A (XXV) of 29 April\n1958",
+                     "E/2025/15/Add.1")[0] == ["E/RES/671(XXV)"]
+
+
+def test_every_member_of_a_list_and_a_number_on_the_next_line() -> None:
+    text = ("II. Implementation of the authorizations set out in resolution\n2292 (2016) and extended in "
+            "resolutions 2357 (2017), 2420\n(2018), 2473 (2019) and 2733 (2024)\n"
+            "Considering Economic and Social Council resolution 2011/24 on establishing\nthe United Nations "
+            "Committee of Experts on Global Geospatial Information\nManagement (UN-GGIM), and resolutions "
+            "2016/27 on strengthening institutional\narrangements on geospatial information management and "
+            "2022/24 on enhancing\n")
+    symbols, _ = _pdf_refs(text, "E/2025/15/Add.1")
+    assert symbols == ["S/RES/2292 (2016)", "S/RES/2357 (2017)", "S/RES/2420 (2018)", "S/RES/2473 (2019)",
+                       "S/RES/2733 (2024)", "E/RES/2011/24", "E/RES/2016/27", "E/RES/2022/24"]
+
+
+def test_decisions() -> None:
+    assert _pdf_refs("Pursuant to rule 13 of the rules of procedure and to\ndecision 49/426 of the Assembly, of "
+                     "9 December 1994,", "A/80/141")[0] == ["A/DEC/49/426"]
+    assert _pdf_refs("See Economic and Social Council decision 1982/112.", "A/80/1")[0] == ["E/DEC/1982/112"]
+    assert _pdf_refs("The Economic and Social Council, recalling its resolution 2020/2 of 10 December\n2019 on "
+                     "support to the Sahel region and its decision 2024/345 of 23 July 2024", "E/2025/L.22")[0] == \
+        ["E/RES/2020/2", "E/DEC/2024/345"]
+    assert _pdf_refs("decision 79/505", "A/79/1")[0] == ["A/DEC/79/505"]
+
+
+def test_continuations_and_ranges_of_written_symbols() -> None:
+    text = ("(A/52/364 and Add.1); E/CN.9/2025/5 and 6; working papers (A/AC.109/2071, 2072, 2074-2078);\n"
+            "the general debate (see A/C.4/52/SR.3-7); E/1997/81 and Add.1; combined reports CERD/C/PER/CO/22-23.")
+    symbols, _ = _pdf_refs(text, "A/52/621")
+    assert symbols == ["A/52/364", "A/52/364/Add.1", "E/CN.9/2025/5", "E/CN.9/2025/6", "A/AC.109/2071",
+                       "A/AC.109/2072", "A/AC.109/2074", "A/AC.109/2075", "A/AC.109/2076", "A/AC.109/2077",
+                       "A/AC.109/2078", "A/C.4/52/SR.3", "A/C.4/52/SR.4", "A/C.4/52/SR.5", "A/C.4/52/SR.6",
+                       "A/C.4/52/SR.7", "E/1997/81", "E/1997/81/Add.1", "CERD/C/PER/CO/22-23"]
+    # paragraphs and years after a symbol are not more documents
+    assert _pdf_refs("(A/79/345, paras. 64 and 65); (A/79/345), 2024", "A/79/7/Add.13")[0] == ["A/79/345"]
+
+
+def test_what_is_not_guessed() -> None:
+    eca = ("At its fifty-seventh session, the\nEconomic Commission for Africa adopted resolution 2025/1 and "
+           "decision 2025/100,\non the basis of which … the Economic\nCommission for Latin America and the "
+           "Caribbean adopted resolution 782(XL), on the\nbasis")
+    symbols, unlisted = _pdf_refs(eca, "E/2025/15/Add.1")
+    assert symbols == []
+    assert [(u.text, u.reason) for u in unlisted] == [
+        ("resolution 2025/1", "issued by a body with no UN symbol series of its own"),
+        ("decision 2025/100", "issued by a body with no UN symbol series of its own"),
+        ("resolution 782(XL)", "issued by a body with no UN symbol series of its own")]
+    # an Arab League summit resolution quoted in an ECOSOC text: not an ECOSOC number
+    symbols, unlisted = _pdf_refs("A/56/1026-S/2002/932, annex II, resolution 14/221.", "E/2025/L.27")
+    assert symbols == ["A/56/1026–S/2002/932"] and unlisted[0].text == "resolution 14/221"
+    # the OPCW numbers its notes S/<number>/<year>; the Security Council writes S/<year>/<number>
+    assert _pdf_refs('the Way Forward” (S/2376/2025). The Note', "S/2025/185")[0] == []
+    # OPCW decisions and a treaty's Meeting of the Parties decisions are no UN symbols
+    assert _pdf_refs("decisions EC-M-33/DEC.1 and EC-94/DEC.2; Recalling decision III/1 5 of the Meeting",
+                     "S/2025/185")[0] == []
+    # a Markdown note with no organ named: listed as a comment, not as a document
+    refs, unlisted = read_references("- resolution 2023/9 of the session\n")
+    found = Discovery("note.md", refs, unlisted=unlisted)
+    assert found.references == [] and found.unlisted[0].text == "resolution 2023/9"
+    text = found.to_toml()
+    assert '#   "resolution 2023/9" (line 1): issuing organ not named' in text
+    assert "document" not in tomllib.loads(text)
+
+
+# --------------------------------------------------------------------------- PDF running text
+
+E_2025_L9 = ("E/2025/L.9\nUnited Nations\nEconomic and Social Council\n"
+             " Recalling further its resolution 1998/46 of 31 July 1998 on further measures for \n"
+             "related fields and its resolutions 2007/34 of 27 July 2007, 2013/20 of 24 July 2013, \n"
+             "__________________ \n 1  General Assembly resolution 69/283, annex II. \f"
+             "E/2025/L.9  \n \n25-08488 2/4 \n \n"
+             "2021/11 of 8 June 2021, 2023/10 of 7 June 2023 and 2024/7 of 5 June 2024 on the \n"
+             "report of the Committee for Development Policy, \n")
+
+
+def test_a_list_goes_on_across_the_page_break_and_footnotes_come_after() -> None:
+    flow = pdf_flow(E_2025_L9)
+    assert flow.own == ["E/2025/L.9"]
+    assert "25-08488" not in flow.text and "2/4" not in flow.text
+    assert flow.text.index("2021/11") < flow.text.index("69/283")  # the body goes on, the note after
+    refs, _ = read_references(flow.text, own=flow.own, pages=flow.pages)
+    assert [(r.symbol, r.page) for r in refs] == [
+        ("E/RES/1998/46", 1), ("E/RES/2007/34", 1), ("E/RES/2013/20", 1), ("E/RES/2021/11", 2),
+        ("E/RES/2023/10", 2), ("E/RES/2024/7", 2), ("A/RES/69/283", 1)]
+
+
+def test_urls_broken_at_a_line_end_are_joined_and_not_paired_with_unrelated_symbols() -> None:
+    page = (" 75 A/74/277, para. 7. See also \n"
+            "https://www.ohchr.org/sites/default/files/Documents/Issues/Privacy/SR_Privacy/DraftRecommendati\n"
+            "onProtectionUseHealthRelatedData.pdf. \n 76 See www.icimod.org/hkh-calltoaction/.\n"
+            " 77 Report (A/79/62), https://undocs.org/en/A/79/62\n")
+    flow = pdf_flow("A/HRC/EMRIP/2025/2\n" + page)
+    refs, _ = read_references(flow.text, own=flow.own, pages=flow.pages)
+    by_symbol = {r.symbol: r for r in refs}
+    assert by_symbol["A/74/277"].url is None
+    assert by_symbol["A/79/62"].url == "https://undocs.org/en/A/79/62"  # the URL names the symbol
+    assert by_symbol[None].url == ("https://www.ohchr.org/sites/default/files/Documents/Issues/Privacy/SR_Privacy/"
+                                   "DraftRecommendationProtectionUseHealthRelatedData.pdf")
+    assert by_symbol[None].title is None  # no titles guessed from a PDF's running text
+
+
+# --------------------------------------------------------------------------- TOML is always valid
+
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=_TEXT, title=_TEXT, url=_TEXT, unlisted=_TEXT, lang=_TEXT)
+def test_discover_output_is_always_valid_toml(source: str, title: str, url: str, unlisted: str, lang: str) -> None:
+    found = Discovery(source, [Reference(symbols=["A/79/62"], url=url or None, title=title or None, line=3),
+                               Reference(url="https://x.org/" + url, title=title or None, page=2)],
+                      lang=lang, unlisted=[Unlisted(unlisted, unlisted, unlisted)], own=["A/80/1"])
+    data = tomllib.loads(found.to_toml())  # never raises: controls, DEL, quotes and line breaks escaped
+    clean = (lambda s: "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in s))
+    assert data["manifest"]["source"] == clean(source)
+    assert data["defaults"]["lang"] == clean(lang)
+    first = data["document"][0]
+    assert first.get("title") == (clean(title) if title else None)
+    assert first.get("url") == (clean(url) if url else None)
+
+
+def test_a_raw_delete_character_is_escaped() -> None:
+    text = Discovery("a\x7fb.pdf", [Reference(symbols=["A/1/2"], title="x\x7fy\x85z")]).to_toml()
+    assert "\x7f" not in text and "\x85" not in text and "\\u007f" in text
+    assert tomllib.loads(text)["document"][0]["title"] == "x\x7fy\x85z"
+
+
+# --------------------------------------------------------------------------- corpus
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.mark.skipif(not (SHARED / "corpus" / "un-dev").is_dir(),
+                    reason="the development corpus (../shared/corpus/un-dev) is not here")
+def test_citation_recall_and_precision_on_the_corpus() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import discover_accuracy as bench
+
+    totals = [0, 0, 0, 0]
+    for source, _, rel in bench._rows(bench.TRUTH / "split.tsv"):
+        expected = bench.truth(source)
+        listed = [r.symbols for r in discover(str(SHARED / rel)).references if r.symbols]
+        found, right, _, _ = bench.score(expected, listed)
+        for i, v in enumerate((len(expected), found, len(listed), right)):
+            totals[i] += v
+    n, found, listed, right = totals
+    assert found / n >= 0.95 and right / listed >= 0.98

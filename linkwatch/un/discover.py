@@ -23,12 +23,14 @@ import json
 import os
 import re
 import tempfile
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from .. import manifest as _manifest
+from . import citations
 from . import resolve as unresolve
 from . import symbols as unsymbols
 
@@ -49,6 +51,7 @@ class Reference:
     url: str | None = None
     title: str | None = None
     line: int = 0  # line of the source where it is first mentioned (0 when unknown)
+    page: int = 0  # page of a PDF source where it is first mentioned (0 when not a PDF)
 
     @property
     def symbol(self) -> str | None:
@@ -61,6 +64,19 @@ class Reference:
             return "pdf"
         return "page"
 
+    @property
+    def where(self) -> str:
+        return f"page {self.page}" if self.page else f"line {self.line}" if self.line else ""
+
+
+@dataclass
+class Unlisted:
+    """A resolution or decision cited by number that is not listed: its organ is not clear."""
+
+    text: str  # "resolution 2025/1"
+    reason: str
+    where: str = ""
+
 
 @dataclass
 class Discovery:
@@ -69,13 +85,18 @@ class Discovery:
     source: str
     references: list[Reference]
     lang: str = "en"
+    unlisted: list[Unlisted] = field(default_factory=list)
+    own: list[str] = field(default_factory=list)  # the source's own symbol, when it has one
 
     def to_toml(self, existing_ids: set[str] | None = None, header: bool = True) -> str:
         """Manifest TOML: a ``[manifest]`` / ``[defaults]`` head (unless ``header`` is false),
-        then one ``[[document]]`` per reference; ids avoid ``existing_ids``."""
+        then one ``[[document]]`` per reference, then what was cited by number but not listed (as
+        comments); ids avoid ``existing_ids``."""
         taken = set(existing_ids or ())
         blocks = [_head(self)] if header else []
         blocks += [_document_toml(r, _unique_id(r, taken), self.source) for r in self.references]
+        if self.unlisted:
+            blocks.append(_unlisted_toml(self.unlisted))
         return "\n".join(blocks)
 
 
@@ -91,11 +112,12 @@ def discover(source: str, lang: str = "en", timeout: float = 30.0) -> Discovery:
         if not path.is_file():
             raise SourceError(f"no such file: {source}")
         text, is_pdf = _file_text(path, base_url=None, timeout=timeout)
-    if is_pdf:
-        # PDF text breaks long URLs at the line end ("…digital-\nfuture"): put them together.
-        text = re.sub(r"(https?://\S*[-/_.])\n(?=[\w/.%-]+(?:[ \t]|$))", r"\1", text, flags=re.MULTILINE)
-    # PDF text has no blank lines between paragraphs: each line is read on its own.
-    return Discovery(source=source, references=find_references(text, continuation=not is_pdf), lang=lang)
+    if not is_pdf:
+        refs, unlisted = read_references(text)
+        return Discovery(source=source, references=refs, lang=lang, unlisted=unlisted)
+    flow = pdf_flow(text)
+    refs, unlisted = read_references(flow.text, own=flow.own, pages=flow.pages)
+    return Discovery(source=source, references=refs, lang=lang, unlisted=unlisted, own=flow.own)
 
 
 def _file_text(path: Path, base_url: str | None, timeout: float,
@@ -160,90 +182,130 @@ def html_to_text(html: str, base_url: str | None = None) -> str:
     return "\n".join(line for line in lines if line)
 
 
+# --------------------------------------------------------------------------- PDF text
+
+
+@dataclass
+class PdfFlow:
+    """The running text of a PDF: page furniture (running symbol, job number, page counter) dropped,
+    each page's body joined to the next (a sentence or a list goes on across the page break), the
+    footnotes of every page after the bodies, and URLs broken at a line end put back together."""
+
+    text: str
+    own: list[str]  # the document's own symbol parts, from the masthead
+    pages: list[tuple[int, int]]  # (offset in text, page number), in order
+
+
+_FOOTNOTE_RULE = re.compile(r"^\s*_{5,}\s*$")
+# Furniture: job number "25-08488 (E)", page counter "2/4", barcode "*2508488*", date code
+# "050625", "GE.25-06162", old "Page 2", "English", "/...".
+_FURNITURE_TOKEN = re.compile(r"\d{2}-\d{5}|\([A-Z]\)|\d{1,3}/\d{1,3}|\*\d{7}\*|\d{6}|GE\.\d{2}-\d{5}|Page|\d{1,3}|"
+                              r"English|/\.\.\.|-{3,}")
+_EDGE = 4  # furniture is looked for in the first and last lines of a page
+
+
+def pdf_flow(text: str) -> PdfFlow:
+    pages = text.split("\f")
+    own = _own_symbols(pages)
+    own_keys = {unsymbols.key(p) for p in own}
+    bodies: list[tuple[int, str]] = []
+    notes: list[tuple[int, str]] = []
+    for number, page in enumerate(pages, start=1):
+        lines = [line for line in page.splitlines() if line.strip()]
+        keep = [line for i, line in enumerate(lines)
+                if not ((i < _EDGE or i >= len(lines) - _EDGE) and _furniture(line, own_keys))]
+        rule = next((i for i, line in enumerate(keep) if _FOOTNOTE_RULE.match(line)), len(keep))
+        bodies.append((number, "\n".join(keep[:rule])))
+        notes.append((number, "\n".join(keep[rule + 1:])))
+    out, marks, offset = [], [], 0
+    for number, block in bodies + [(n, "\n" + b) for n, b in notes if b]:
+        marks.append((offset, number))
+        out.append(block)
+        offset += len(block) + 1
+    return PdfFlow(_join_broken_urls("\n".join(out)), own, marks)
+
+
+def _own_symbols(pages: list[str]) -> list[str]:
+    """The document's own symbol: the symbol of page 1 that heads page 2 too (the running header),
+    else the first symbol at the top of page 1 (the masthead)."""
+    first = unsymbols.find_symbol_spans(pages[0]) if pages else []
+    if len(pages) > 1:
+        top = "\n".join([line for line in pages[1].splitlines() if line.strip()][:_EDGE])
+        header = {unsymbols.key(p) for parts, _, _ in unsymbols.find_symbol_spans(top) for p in parts}
+        for parts, _, _ in first:
+            if all(unsymbols.key(p) in header for p in parts):
+                return parts
+    near_top = [parts for parts, start, _ in first if start < 400]
+    return near_top[0] if near_top else []
+
+
+def _furniture(line: str, own_keys: set[str]) -> bool:
+    rest = line
+    for m in sorted(unsymbols.find_symbol_spans(line), key=lambda g: -g[1]):
+        if all(unsymbols.key(p) in own_keys for p in m[0]):
+            rest = rest[:m[1]] + " " + rest[m[2]:]
+    tokens = re.sub(r"[*\s\u2013\u2212-]+$", "", rest.replace("*", " ")).split()
+    return all(_FURNITURE_TOKEN.fullmatch(t) for t in tokens)
+
+
+# A URL that runs to the end of a line without closing punctuation goes on at the start of the
+# next line when that line starts with a URL-like piece: it ends like a path (/, -, _, .) or the
+# piece holds URL characters or a file extension ("DraftRecommendati\nonProtection…Data.pdf").
+_BROKEN_URL = re.compile(
+    r"(https?://[^\s<>\"]*[^\s<>\".,;:)\]])[ \t]*\n[ \t]*"
+    r"(?=(?:[\w.~%/-]*[/?=&%#_][\w.~%/?=&#+-]*|[\w~%-]+\.(?:pdf|html?|aspx?|php|docx?|xlsx?))(?:[.,;:)\]]*(?:\s|$)))")
+
+
+def _join_broken_urls(text: str) -> str:
+    return _BROKEN_URL.sub(r"\1", text)
+
+
 # --------------------------------------------------------------------------- finding references
 
 _MD_LINK = re.compile(r"\[(?P<text>[^\]\n]*)\]\((?P<url>https?://(?:[^\s()]|\([^\s()]*\))+)\)")
 _AUTOLINK = re.compile(r"<(?P<url>https?://[^\s>]+)>")
 _BARE_URL = re.compile(r"https?://[^\s<>\"'\]\[)]+(?:\([^\s)]*\)[^\s<>\"'\]\[)]*)*")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
-_URL_TOKEN = "\u27e6URL{}\u27e7"  # stands in for a URL while the item's text is read
-_URL_TOKEN_RE = re.compile("\u27e6URL(\\d+)\u27e7")
+# A URL's place in the text: a token as long as what it replaces, so that every offset stays true.
+_URL_TOKEN_RE = re.compile("\u27e6(\\d+) *\u27e7")
 _QUOTED = re.compile(r"[“\"«]([^”\"»]{8,400})[”\"»]")
 # Where a citation's title ends: ", available at: <url>", ", see <url>" ("at" alone is a title word).
 _TAIL = re.compile(r"[,;]?\s*\b(?:available|see)\b.*$", re.IGNORECASE)
-# "ECOSOC resolution 2023/3", "General Assembly resolution 78/132", "Security Council resolution 2768 (2025)".
-_RESOLUTION = re.compile(r"\bresolutions?\s+(?P<a>\d{1,4})/(?P<b>\d{1,4})\b|\bresolutions?\s+(?P<sc>\d{1,4})\s*\((?P<year>(?:19|20)\d\d)\)",
-                         re.IGNORECASE)
-_ECOSOC = re.compile(r"\bECOSOC\b|Economic and Social Council|ecosoc_res_", re.IGNORECASE)
-_ROMAN_ORGAN = re.compile(r"^[IVXLC]+/")
-_GA = re.compile(r"General Assembly", re.IGNORECASE)
-_SC = re.compile(r"Security Council", re.IGNORECASE)
+
+
+def _token(n: int, length: int) -> str:
+    core = f"\u27e6{n}"
+    return core + " " * max(0, length - len(core) - 1) + "\u27e7"
 
 
 @dataclass
-class _Item:
-    text: str  # URLs replaced by tokens
+class _Masked:
+    text: str  # the source with every URL replaced by a token of the same length
     urls: list[str]
-    line: int
-    is_list: bool
 
 
-def find_references(text: str, continuation: bool = True) -> list[Reference]:
-    """Every document cited in ``text`` (Markdown, plain text, or text from HTML/PDF), merged.
-
-    ``continuation``: a list item goes on over the following lines up to a blank line (Markdown);
-    without it every line is an item (text extracted from PDFs)."""
-    refs: list[Reference] = []
-    for item in _items(text, continuation):
-        for ref in _item_references(item):
-            _merge(refs, ref)
-    return refs
-
-
-def _items(text: str, continuation: bool = True) -> list[_Item]:
-    """List items (with lazy continuation lines), else single lines; blank lines end an item."""
-    items: list[_Item] = []
-    current: list[str] = []
-    start, is_list = 0, False
-
-    def flush() -> None:
-        if current:
-            items.append(_tokenise(" ".join(current), start, is_list))
-            current.clear()
-
-    for no, raw in enumerate(text.replace("\f", "\n").splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            flush()
-        elif _LIST_ITEM.match(raw) or not current or not is_list or not continuation:
-            flush()
-            current.append(_LIST_ITEM.sub("", line))
-            start, is_list = no, bool(_LIST_ITEM.match(raw))
-        else:  # continuation of a list item ("…website of the CSTD:\n<https://…>")
-            current.append(line)
-    flush()
-    return items
-
-
-def _tokenise(text: str, line: int, is_list: bool) -> _Item:
-    """Pull the URLs out of an item (links first: their text is kept unless it is the URL)."""
+def _mask(text: str) -> _Masked:
+    """Pull the URLs out (links first: their text is kept unless it is the URL)."""
     urls: list[str] = []
 
-    def token(url: str) -> str:
+    def token(url: str, length: int) -> str:
         urls.append(_clean_url(url))
-        return _URL_TOKEN.format(len(urls) - 1)
+        return _token(len(urls) - 1, length)
 
     def link(m: re.Match[str]) -> str:
         label = m.group("text")
         shown = "" if re.match(r"^\s*(https?://|www\.)", label) else label + " "
-        return shown + token(m.group("url"))
+        return shown + token(m.group("url"), len(m.group(0)) - len(shown))
+
+    def bare(m: re.Match[str]) -> str:
+        url = m.group(0).rstrip(".,;:")
+        return token(url, len(url)) + m.group(0)[len(url):]
 
     text = _MD_LINK.sub(link, text)
-    text = _AUTOLINK.sub(lambda m: token(m.group("url")), text)
-    text = _BARE_URL.sub(lambda m: token(m.group(0).rstrip(".,;:")) + m.group(0)[len(m.group(0).rstrip(".,;:")):],
-                         text)
-    text = text.replace("**", "").replace("__", "")  # emphasis markers, outside URLs
-    return _Item(text, urls, line, is_list)
+    text = _AUTOLINK.sub(lambda m: token(m.group("url"), len(m.group(0))), text)
+    text = _BARE_URL.sub(bare, text)
+    text = text.replace("**", "  ").replace("__", "  ")  # emphasis markers, outside URLs
+    return _Masked(text, urls)
 
 
 def _clean_url(url: str) -> str:
@@ -251,75 +313,158 @@ def _clean_url(url: str) -> str:
     return url.replace("\\", "").rstrip(".,;:")
 
 
-def _item_references(item: _Item) -> list[Reference]:
-    groups = _symbol_groups(item)
+@dataclass
+class _Item:
+    start: int
+    end: int
+    text: str  # the masked text of the item, line breaks and list markers as spaces
+    is_list: bool
+
+    def url_ids(self) -> list[int]:
+        return [int(m.group(1)) for m in _URL_TOKEN_RE.finditer(self.text)]
+
+
+def _items(masked: str, continuation: bool) -> list[_Item]:
+    """List items (with lazy continuation lines), else single lines; blank lines end an item."""
+    items: list[_Item] = []
+    start = end = -1
+    is_list = False
+
+    def flush() -> None:
+        if start >= 0:
+            raw = masked[start:end]
+            text = _LIST_ITEM.sub(lambda m: " " * len(m.group(0)), raw, count=1) if is_list else raw
+            items.append(_Item(start, end, text.replace("\n", " ").replace("\r", " "), is_list))
+
+    pos = 0
+    for raw in masked.split("\n"):
+        line_start, line_end = pos, pos + len(raw)
+        pos = line_end + 1
+        if not raw.strip():
+            flush()
+            start = -1
+        elif _LIST_ITEM.match(raw) or start < 0 or not is_list or not continuation:
+            flush()
+            start, end, is_list = line_start, line_end, bool(_LIST_ITEM.match(raw))
+        else:  # continuation of a list item ("…website of the CSTD:\n<https://…>")
+            end = line_end
+    flush()
+    return items
+
+
+def find_references(text: str, continuation: bool = True) -> list[Reference]:
+    """Every document cited in ``text`` (Markdown, plain text, or text from HTML), merged."""
+    return read_references(text, continuation=continuation)[0]
+
+
+def read_references(text: str, own: list[str] | None = None, pages: list[tuple[int, int]] | None = None,
+                    continuation: bool | None = None) -> tuple[list[Reference], list[Unlisted]]:
+    """(references, what was cited by number but not listed) of a source's text.
+
+    ``pages`` (offset, page number) marks a PDF's running text (:func:`pdf_flow`): there each line
+    is an item, a URL is the one cited for a symbol only when it names that symbol, and titles are
+    not read from prose. Otherwise list items go on over their continuation lines (Markdown)."""
+    prose = pages is not None
+    masked = _mask(text)
+    plain = _URL_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), masked.text)
+    found = citations.find_citations(plain, citations.Context(own=tuple(own or ())))
+    items = _items(masked.text, continuation=not prose if continuation is None else continuation)
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     refs: list[Reference] = []
-    for parts, offset in groups:
-        url = _url_for(item, offset, [o for _, o in groups])
-        refs.append(Reference(symbols=parts, url=url, title=_title(item, parts), line=item.line))
+    for item in items:
+        mine = [c for c in found.found if item.start <= c.start < item.end]
+        numbers = [u for u in found.unattributed if item.start <= u.start < item.end]
+        where = {"page": _page_at(pages, item.start)} if prose else {"line": bisect_right(line_starts, item.start)}
+        for ref in _item_references(item, mine, numbers, masked.urls, prose):
+            ref.line, ref.page = where.get("line", 0), where.get("page", 0)
+            _merge(refs, ref)
+    notes: list[Unlisted] = []
+    for u in found.unattributed:
+        if _evidenced(u, refs):
+            continue
+        where = f"page {_page_at(pages, u.start)}" if prose else f"line {bisect_right(line_starts, u.start)}"
+        if not any(n.text == u.text for n in notes):
+            notes.append(Unlisted(u.text, u.reason, where))
+    return refs, notes
+
+
+def _page_at(pages: list[tuple[int, int]] | None, offset: int) -> int:
+    page = 0
+    for start, number in pages or ():
+        if start > offset:
+            break
+        page = number
+    return page
+
+
+def _evidenced(u: citations.Unattributed, refs: list[Reference]) -> bool:
+    # "Resolution 2023/3: …, available at …/ecosoc_res_2023d3_en.pdf": the URL named the organ.
+    number = u.text.split()[-1]
+    return any(p.endswith("/" + number) for r in refs for p in r.symbols)
+
+
+def _item_references(item: _Item, cited: list[citations.Citation], numbers: list[citations.Unattributed],
+                     urls: list[str], prose: bool) -> list[Reference]:
+    refs: list[Reference] = []
+    ids = item.url_ids()
+    offsets = [c.start - item.start for c in cited]
+    for c in cited:
+        if prose:
+            url = next((urls[i] for i in ids if _names(urls[i], c.symbols)), None)
+        else:
+            url = _url_for(item, c.start - item.start, offsets, urls)
+        refs.append(Reference(symbols=c.symbols, url=url, title=None if prose else _title(item, c.symbols)))
     used = {r.url for r in refs}
-    for url in item.urls:  # URLs that no symbol claims: pages (or PDFs) cited on their own
+    for i in ids:  # URLs that no citation claims: pages (or PDFs) cited on their own
+        url = urls[i]
         if url in used:
             continue
         code_symbol = unresolve.symbol_from_unctad_code(url)
-        if code_symbol and urlsplit(url).path.lower().endswith(".pdf") and _mentions_resolution(item):
-            continue  # the resolution's own URL, already paired above
-        refs.append(Reference(url=url, title=_page_title(item), line=item.line))
+        if code_symbol and any(unsymbols.same(code_symbol, p) for r in refs for p in r.symbols):
+            continue  # the file of a document already cited here
+        if code_symbol and any(code_symbol.endswith("/" + u.text.split()[-1]) for u in numbers):
+            # the URL's file name says which organ's resolution the item cites
+            refs.append(Reference(symbols=[code_symbol], url=url, title=None if prose else _title(item, [])))
+            continue
+        refs.append(Reference(url=url, title=None if prose else _page_title(item)))
     return refs
 
 
-def _symbol_groups(item: _Item) -> list[tuple[list[str], int]]:
-    """Symbols written out, plus resolution numbers the context makes symbols of."""
-    plain = _URL_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), item.text)
-    # A roman-numeral "organ" is a decision of a treaty body (III/12, X/3), not a UN symbol.
-    groups = [g for g in unsymbols.find_symbol_groups(plain) if not _ROMAN_ORGAN.match(g[0][0])]
-    seen = {unsymbols.key(p) for parts, _ in groups for p in parts}
-    context = item.text + " " + " ".join(item.urls)
-    for m in _RESOLUTION.finditer(plain):
-        symbol = _resolution_symbol(m, context)
-        if symbol and unsymbols.key(symbol) not in seen:
-            seen.add(unsymbols.key(symbol))
-            groups.append(([unsymbols.normalise(symbol)], m.start()))
-    return sorted(groups, key=lambda g: g[1])
+def _names(url: str, parts: list[str]) -> bool:
+    """True when ``url`` is evidently the file or page of the document: its path spells the symbol
+    (undocs.org/en/A/79/62), or its file name is the UNCTAD code of it."""
+    path = unquote(urlsplit(url).path).upper().replace(" ", "")
+    code = unresolve.symbol_from_unctad_code(url)
+    for p in parts:
+        if path.endswith("/" + unsymbols.key(p)) or (code and unsymbols.same(code, p)):
+            return True
+    return False
 
 
-def _resolution_symbol(m: re.Match[str], context: str) -> str | None:
-    if m.group("sc"):
-        return f"S/RES/{m.group('sc')} ({m.group('year')})" if _SC.search(context) else None
-    a, b = m.group("a"), m.group("b")
-    if len(a) == 4 and _ECOSOC.search(context):
-        return f"E/RES/{a}/{b}"  # ECOSOC numbers its resolutions by year
-    if len(a) <= 3 and _GA.search(context):
-        return f"A/RES/{a}/{b}"  # the General Assembly by session
-    return None
-
-
-def _mentions_resolution(item: _Item) -> bool:
-    return bool(_RESOLUTION.search(item.text))
-
-
-def _url_for(item: _Item, offset: int, offsets: list[int]) -> str | None:
+def _url_for(item: _Item, offset: int, offsets: list[int], urls: list[str]) -> str | None:
     """The URL cited for the symbol at ``offset``: the first URL after it and before the next
     symbol, else (one symbol, one URL) the item's only URL."""
     later = [o for o in offsets if o > offset]
     end = min(later) if later else len(item.text)
     for m in _URL_TOKEN_RE.finditer(item.text):
         if offset <= m.start() < end:
-            return item.urls[int(m.group(1))]
-    if len(offsets) == 1 and len(item.urls) == 1:
-        return item.urls[0]
+            return urls[int(m.group(1))]
+    ids = item.url_ids()
+    if len(offsets) == 1 and len(ids) == 1:
+        return urls[ids[0]]
     return None
 
 
 def _title(item: _Item, parts: list[str]) -> str | None:
     """The title given in a citation: quoted, or the text after "Label:" (minus symbols and the
     "available at" tail). Only list items and short lines are citations; prose is not."""
-    if not item.is_list and len(item.text) > 300:
+    text = " ".join(item.text.split())
+    if not item.is_list and len(text) > 300:
         return None
-    quoted = _QUOTED.search(item.text)
+    quoted = _QUOTED.search(text)
     if quoted and _plausible_title(_tidy(quoted.group(1))):
         return _tidy(quoted.group(1))
-    text = _URL_TOKEN_RE.sub("", item.text)
+    text = _URL_TOKEN_RE.sub("", text)
     text = _TAIL.sub("", text)
     if ":" in text:
         text = text.split(":", 1)[1]
@@ -367,8 +512,9 @@ def _merge(refs: list[Reference], new: Reference) -> None:
 
 def _head(d: Discovery) -> str:
     name = d.source.rstrip("/").rsplit("/", 1)[-1]
-    return (f"# Written by linkwatch discover from {d.source} on {_today()}.\n"
-            f"# Check titles and URLs against the source before relying on them.\n\n"
+    own = f"# The source is {_q(unsymbols.render_joint(d.own))} itself: not listed.\n" if d.own else ""
+    return (f"# Written by linkwatch discover from {_q(d.source)} on {_today()}.\n"
+            f"# Check titles and URLs against the source before relying on them.\n{own}\n"
             f"[manifest]\ntitle = {_q('Documents cited by ' + name)}\nsource = {_q(d.source)}\n\n"
             f"[defaults]\nlang = {_q(d.lang)}\n")
 
@@ -387,8 +533,17 @@ def _document_toml(ref: Reference, doc_id: str, source: str) -> str:
         lines.append('mirrors = "auto"')
     if ref.kind != "pdf":
         lines.append(f"kind = {_q(ref.kind)}")
-    where = f", line {ref.line}" if ref.line else ""
+    where = f", {ref.where}" if ref.where else ""
     lines.append(f"note = {_q(f'cited in {source}{where}')}")
+    return "\n".join(lines) + "\n"
+
+
+def _unlisted_toml(unlisted: list[Unlisted]) -> str:
+    lines = ["# Cited by number but not listed: the issuing organ is not clear from the text.",
+             "# Add them by hand (symbol = \"...\") if you know which organ issued them."]
+    # A comment runs to the end of its line and may hold no control character: escaped like a string.
+    lines += [f"#   {_q(u.text)}{f' ({_q(u.where)[1:-1]})' if u.where else ''}: {_q(u.reason)[1:-1]}"
+              for u in unlisted]
     return "\n".join(lines) + "\n"
 
 
@@ -401,9 +556,18 @@ def _unique_id(ref: Reference, taken: set[str]) -> str:
     return doc_id
 
 
+# Characters a TOML basic string cannot hold raw (TOML 1.0: C0 controls but tab, and DEL), and the
+# C1 controls, which a terminal may still act on: written as \uXXXX escapes.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _q(text: str) -> str:
-    # A JSON string is a valid TOML basic string (same escapes, \uXXXX included).
-    return json.dumps(text, ensure_ascii=False)
+    """``text`` as a TOML basic string: JSON's escapes are TOML's; controls and DEL escaped; a lone
+    surrogate (not a character: no UTF-8 for it) becomes U+FFFD."""
+    text = _SURROGATE.sub("\ufffd", text)
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", quoted)
 
 
 def _today() -> str:
