@@ -20,7 +20,7 @@ from .report.formats import FORMATS
 if TYPE_CHECKING:
     from .store.index import Event
     from .manifest import Document
-    from .report.model import Report
+    from .report.model import DocumentResult, Report
     from .timeline import Entry
     from .versions import VersionDiff
 
@@ -234,23 +234,22 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
-    shown = _only_problems(report) if args.quiet and args.format in ("table", "markdown") else report
-    if args.quiet and args.format == "table" and not shown.documents:
+    quiet = args.quiet and args.format in ("table", "markdown")  # only problems listed, all counted
+    if quiet and args.format == "table" and not any(_is_problem(d) for d in report.documents):
         return report.exit_code(args.fail_on)  # --quiet: no problems, nothing to say
     from .report.formats import write
 
     to_terminal = args.output is None and sys.stdout.isatty()
-    _write_with(lambda stream: write(shown, args.format, stream, color=to_terminal and not os.environ.get("NO_COLOR"),
+    _write_with(lambda stream: write(report, args.format, stream, color=to_terminal and not os.environ.get("NO_COLOR"),
                                      width=_width() if to_terminal else None, fail_on=args.fail_on,
-                                     archive=getattr(args, "archive", None), output=args.output), args.output)
+                                     archive=getattr(args, "archive", None), output=args.output,
+                                     problems_only=quiet), args.output)
     return report.exit_code(args.fail_on)
 
 
-def _only_problems(report: Report) -> Report:
-    """Only the documents with a warning or an error (what --quiet shows)."""
-    from dataclasses import replace
-
-    return replace(report, documents=[d for d in report.documents if d.findings_at_least("warning")])
+def _is_problem(doc: DocumentResult) -> bool:
+    """A document --quiet lists: one with a warning or an error."""
+    return bool(doc.findings_at_least("warning"))
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from .compare import Finding
 from .store.index import Index
 from .manifest import Document
 from .observation import Observation
-from .report.model import Report
+from .report.model import UNCHECKED, DocumentResult, Report
 from .run import now, to_result
 
 
@@ -46,14 +46,22 @@ def status(index: Index, documents: list[Document] | None = None, manifests: lis
     results = []
     for doc in docs:
         latest = index.latest(doc.id)
-        if latest is None:
-            continue  # listed in a manifest but never observed
+        if latest is None:  # listed, never observed: a run stopped before it (still counted)
+            results.append(unchecked(doc))
+            continue
         previous = index.before(latest)
         results.append(to_result(doc, latest, index.findings(latest.id or 0), previous, index))
     stamp = now()
     return Report(run_id=None, command="status", started_at=stamp, finished_at=stamp, tool_version=__version__,
                   manifests=manifests or sorted({d.manifest for d in docs}), documents=results,
                   archive=str(index.path.parent))
+
+
+def unchecked(doc: Document) -> DocumentResult:
+    """The report line of a document never observed: what is cited, no finding."""
+    return DocumentResult(id=doc.id, manifest=doc.manifest, line=doc.line, kind=doc.kind,
+                          expected_symbols=list(doc.symbols), expected_title=doc.title, url=doc.url,
+                          status=UNCHECKED, severity=None)
 
 
 def history(index: Index, ref: str) -> tuple[Document, list[Entry]]:

@@ -207,6 +207,10 @@ def test_quiet_prints_only_problems(server: LocalServer, tmp_path: Path, capsys:
     assert main(["check", str(path), "--archive", str(tmp_path / "a"), "--quiet", *CLI_FAST]) == 1
     out = capsys.readouterr()
     assert "gone" in out.out and "fine" not in out.out and out.err == ""
+    assert out.out.splitlines()[-1] == "2 documents: 1 ok, 1 broken · 1 error"  # counts what it does not list
+    assert main(["status", str(path), "--archive", str(tmp_path / "a"), "--quiet", "--format", "markdown"]) == 1
+    text = capsys.readouterr().out
+    assert "`gone`" in text and "`fine`" not in text and "**2 documents: 1 ok, 1 broken" in text
     good = write_manifest(tmp_path / "g.toml", [("fine", server.url("/f.pdf"))])
     assert main(["check", str(good), "--archive", str(tmp_path / "a"), "--quiet", *CLI_FAST]) == 0
     assert capsys.readouterr() == ("", "")  # nothing wrong, nothing said
@@ -302,6 +306,31 @@ def test_status_says_when_the_documents_were_checked(server: LocalServer, tmp_pa
     lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r"checked \d{4}-\d\d-\d\d \d\d:\d\d UTC", lines[-2])
     assert lines[-1] == "1 document: 1 broken · 1 error"
+
+
+def test_status_lists_and_counts_documents_never_checked(server: LocalServer, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A run stopped at 1 of 3 documents: status still lists the other 2, as unchecked, in every format."""
+    pdf = Content.file(PDFS / "A_RES_78_323.en.pdf", "application/pdf")
+    docs = [("fine", server.route("/f.pdf", pdf)), ("later-1", server.url("/1.pdf")), ("later-2", server.url("/2.pdf"))]
+    write_manifest(tmp_path / "first.toml", docs[:1])
+    path = write_manifest(tmp_path / "m.toml", docs)
+    assert main(["check", str(tmp_path / "first.toml"), "--archive", str(tmp_path / "a"), *CLI_FAST]) == 0
+    capsys.readouterr()
+    assert main(["status", str(path), "--archive", str(tmp_path / "a")]) == 0  # unchecked is no finding
+    out = capsys.readouterr().out
+    assert re.search(r"^unchecked\s+later-1", out, re.M) and re.search(r"^unchecked\s+later-2", out, re.M)
+    assert out.splitlines()[-1] == "3 documents: 1 ok, 2 unchecked · no findings"
+    report = linkwatch.status(str(path), archive=tmp_path / "a")
+    assert report.counts()["by_status"]["unchecked"] == 2
+    shown = {}
+    for fmt in ("json", "markdown", "html", "junit", "github"):
+        main(["status", str(path), "--archive", str(tmp_path / "a"), "--format", fmt])
+        shown[fmt] = capsys.readouterr().out
+    assert json.loads(shown["json"])["summary"]["by_status"]["unchecked"] == 2
+    assert 'skipped="2"' in shown["junit"] and 'tests="3"' in shown["junit"]
+    for fmt in ("markdown", "html", "github"):
+        assert "3 documents: 1 ok, 2 unchecked" in shown[fmt], fmt
 
 
 def test_output_to_a_fifo_or_device_writes_into_it_instead_of_replacing_it(tmp_path: Path) -> None:

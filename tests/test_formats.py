@@ -19,7 +19,7 @@ from linkwatch.compare import SEVERITIES, STATUSES, Finding
 from linkwatch.report.formats import FORMATS, render
 from linkwatch.report.formats._text import clean, clean_block
 from linkwatch.report.formats.github import escape_data, escape_property
-from linkwatch.report import SCHEMA_VERSION, DocumentResult, Report
+from linkwatch.report.model import REPORT_STATUSES, SCHEMA_VERSION, DocumentResult, Report
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "docs" / "report-schema.json").read_text("utf-8"))
 MANIFEST = "manifests/cstd-wsis.toml"
@@ -206,7 +206,7 @@ def test_write_writes_what_render_returns(report: Report, fmt: str) -> None:
 
 
 def test_schema_enums_match_code() -> None:
-    assert SCHEMA["$defs"]["status"]["enum"] == list(STATUSES)
+    assert SCHEMA["$defs"]["status"]["enum"] == list(REPORT_STATUSES)
     assert SCHEMA["$defs"]["severity"]["enum"] == list(SEVERITIES)
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
@@ -250,10 +250,31 @@ def test_junit_strips_xml_illegal_characters(report: Report) -> None:
     assert "Red" in hostile.find("system-out").text and "<script>" in hostile.find("system-out").text
 
 
-@pytest.mark.parametrize(("fail_on", "expected"), [("warning", 6), ("info", 6), ("never", 0)])
+@pytest.mark.parametrize(("fail_on", "expected"), [("warning", 6), ("info", 6), ("error", 2), ("never", 2)])
 def test_junit_fail_on(report: Report, fail_on: str, expected: int) -> None:
     root = ET.fromstring(render(report, "junit", fail_on=fail_on))
     assert root.get("failures") == str(expected)
+
+
+def test_junit_errors_fail_whatever_fail_on_and_warnings_are_listed(report: Report) -> None:
+    """The CI recipes render JUnit with --fail-on never (the exit code is decided later): a run with
+    errors must still show failed test cases, and a warning below --fail-on stays visible."""
+    root = ET.fromstring(render(report, "junit", fail_on="never"))
+    failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
+    assert failed == ERROR_IDS
+    blocked = next(c for c in root.iter("testcase") if c.get("name") == "blocked-one")
+    assert blocked.find("failure") is None
+    assert "warning blocked: bot challenge (HTTP 202)" in blocked.find("system-out").text
+    props = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert props["linkwatch.warnings"] == "4"
+
+
+def test_junit_unchecked_documents_are_skipped(report: Report) -> None:
+    never = replace(report.documents[0], id="never", status="unchecked", severity=None, findings=[])
+    root = ET.fromstring(render(replace(report, documents=[*report.documents, never]), "junit"))
+    case = next(c for c in root.iter("testcase") if c.get("name") == "never")
+    assert case.find("skipped") is not None and case.find("failure") is None
+    assert (root.get("tests"), root.get("skipped"), root.get("failures")) == ("8", "1", "2")
 
 
 @settings(max_examples=200, deadline=None)
@@ -301,7 +322,9 @@ def _unescaped_pipes(row: str) -> int:
 
 def test_markdown_table_one_row_per_document(report: Report) -> None:
     text = render(report, "markdown")
-    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    lines = text.splitlines()
+    start = lines.index("| Status | Document | Symbol | Title | HTTP | Drift |")
+    rows = [line for line in lines[start:] if line.startswith("| ")]
     assert len(rows) == 2 + len(report.documents)  # header, alignment row, documents
     assert all(_unescaped_pipes(row) == 7 for row in rows), rows
     hostile = next(row for row in rows if "hostile" in row)
@@ -310,6 +333,47 @@ def test_markdown_table_one_row_per_document(report: Report) -> None:
     assert r"\[bold\]" in hostile
     assert "\x1b" not in text and "\x00" not in text
     assert "| ❌ broken | `res-73-8` | _A/RES/73/8_ |" in text
+
+
+def test_markdown_lists_problems_first_and_counts_every_status(report: Report) -> None:
+    text = render(report, "markdown")
+    ids = re.findall(r"^\| \S+ [a-z-]+ \| `([^`]+)`", text, flags=re.M)
+    assert ids[:2] == ["res-73-8", "a-78-1"]  # errors, in manifest order
+    rank = {"error": 0, "warning": 1}
+    assert ids == [d.id for d in sorted(report.documents, key=lambda d: rank.get(d.worst_severity(), 2))]
+    assert ids[-1] == "wsis-2024"
+    assert "| ✅ ok | ❌ broken | ⚠️ blocked | ❌ wrong-document |\n| --: | --: | --: | --: |\n| 4 | 1 | 1 | 1 |" in text
+
+
+def test_quiet_markdown_lists_problems_and_counts_everything(report: Report) -> None:
+    text = render(report, "markdown", problems_only=True)
+    assert "wsis-2024" not in text and "res-73-8" in text
+    assert "**7 documents: 4 ok, 1 broken, 1 blocked, 1 wrong-document" in text
+
+
+def test_markdown_summary_of_10000_documents_fits_githubs_limit() -> None:
+    """GitHub refuses a step summary over 1 MiB: problems come first, the rest is counted."""
+    base = make_report().documents
+    docs = []
+    for i in range(10_000):
+        d = replace(base[i % len(base)], id=f"doc-{i:05d}-" + "x" * 40, findings=list(base[i % len(base)].findings))
+        if i % 10:  # nine in ten fine, one in ten with an error
+            d.status, d.findings, d.severity = "ok", [], None
+        docs.append(d)
+    big = replace(make_report(), documents=docs)
+    text = render(big, "markdown")
+    size = len(text.encode("utf-8"))
+    assert size <= 1_000_000, size
+    counts = [n for n in big.counts()["by_status"].values() if n]
+    assert "**10000 documents:" in text and "| " + " | ".join(f"{n:,}" for n in counts) + " |" in text
+    listed = re.findall(r"^\| \S+ [a-z-]+ \| `(doc-\d+)", text, flags=re.M)
+    errors = [d.id.rsplit("-", 1)[0] for d in docs if d.findings_at_least("error")]
+    assert listed[:len(errors)] == errors  # every error document, before any fine one
+    note = re.search(r"\*\*([\d,]+) more documents not listed here\*\* \(([^)]*)\)", text)
+    assert note and int(note.group(1).replace(",", "")) == 10_000 - len(listed)
+    from linkwatch.report.formats import markdown
+
+    assert markdown.render(big, limit=None).count("\n| ") > 10_000  # unlimited: all of them
 
 
 def test_markdown_findings_section(report: Report) -> None:

@@ -17,6 +17,13 @@ SCHEMA_VERSION = 1
 #: `--fail-on` values: a severity threshold, or "never".
 FAIL_ON = ("error", "warning", "info", "never")
 
+#: The status of a document listed in a manifest but never observed (a run stopped before it):
+#: not a judgement, so not in `compare.STATUSES`, and it carries no finding.
+UNCHECKED = "unchecked"
+
+#: Every status a report can show, in the order summaries list them.
+REPORT_STATUSES = (*STATUSES, UNCHECKED)
+
 #: How joint symbols are displayed ("A/79/62–E/2024/3"), as the UN prints them.
 SYMBOL_JOINER = "–"  # U+2013 EN DASH
 
@@ -35,6 +42,22 @@ def max_severity(severities: list[str | None]) -> str | None:
     """The highest of `severities`, None when empty or all None."""
     ranked = [s for s in severities if s is not None]
     return max(ranked, key=severity_rank) if ranked else None
+
+
+def concern(doc: DocumentResult) -> int:
+    """Where a document goes when problems come first: 0 an error, 1 a warning, 2 never checked,
+    3 the rest (fine, or info only). Formats sort by it, stably, so manifest order holds within."""
+    worst = doc.worst_severity()
+    if worst == "error":
+        return 0
+    if worst == "warning":
+        return 1
+    return 2 if doc.status == UNCHECKED else 3
+
+
+def problems_first(documents: list[DocumentResult]) -> list[DocumentResult]:
+    """``documents`` errors first, then warnings, then never checked, then the rest (stable)."""
+    return sorted(documents, key=concern)
 
 
 def finding_to_dict(finding: Finding) -> dict[str, str]:
@@ -183,7 +206,7 @@ class Report:
         consumers can index it without guarding; a status this version does not know is appended.
         `by_severity` counts *findings* (a document can have several).
         """
-        by_status = dict.fromkeys(STATUSES, 0)
+        by_status = dict.fromkeys(REPORT_STATUSES, 0)
         by_severity = dict.fromkeys(SEVERITIES, 0)
         n_findings = 0
         for doc in self.documents:

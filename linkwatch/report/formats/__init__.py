@@ -27,6 +27,7 @@ def render(
     fail_on: str = "error",
     archive: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
+    problems_only: bool = False,
 ) -> str:
     """Render `report` in format `fmt` (one of `FORMATS`).
 
@@ -35,10 +36,12 @@ def render(
     marks a test case failed when the document has a finding at or above it ("never": none).
     `archive` (the archive folder) and `output` (the file written, None for stdout) let formats
     that link to archived copies ("html") compute links relative to the output; formats whose
-    ``render`` does not take them never see them. The result ends with a newline.
+    ``render`` does not take them never see them. `problems_only` (``--quiet``): formats that list
+    documents ("table", "markdown") list only those with a warning or an error, and still count
+    every document in their summary. The result ends with a newline.
     """
     module = _module(fmt)
-    extra = {k: v for k, v in (("archive", archive), ("output", output))
+    extra = {k: v for k, v in (("archive", archive), ("output", output), ("problems_only", problems_only or None))
              if v is not None and k in inspect.signature(module.render).parameters}
     return module.render(report, color=color, width=width, fail_on=fail_on, **extra)
 
@@ -53,6 +56,7 @@ def write(
     fail_on: str = "error",
     archive: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
+    problems_only: bool = False,
 ) -> None:
     """Write what :func:`render` returns to ``stream``; formats that can ("json") write it a
     document at a time instead of building one string (a 10,000-document report)."""
@@ -60,7 +64,8 @@ def write(
     if hasattr(module, "write"):
         module.write(report, stream)
     else:
-        text = render(report, fmt, color=color, width=width, fail_on=fail_on, archive=archive, output=output)
+        text = render(report, fmt, color=color, width=width, fail_on=fail_on, archive=archive, output=output,
+                      problems_only=problems_only)
         stream.write(text if text.endswith("\n") else text + "\n")
 
 

@@ -38,10 +38,10 @@ from ._text import clean
 # Status → colour family. Red: the citation is failing; amber: cannot tell or may recover.
 _TONE = {
     "ok": "good", "broken": "bad", "wrong-document": "bad", "wrong-type": "bad",
-    "unreachable": "warn", "blocked": "warn", "unverified": "warn",
+    "unreachable": "warn", "blocked": "warn", "unverified": "warn", "unchecked": "none",
 }
 # Sort order of the status column: worst first.
-_STATUS_ORDER = ("broken", "wrong-document", "wrong-type", "unreachable", "blocked", "unverified", "ok")
+_STATUS_ORDER = ("broken", "wrong-document", "wrong-type", "unreachable", "blocked", "unverified", "unchecked", "ok")
 _BLOB_PATH = re.compile(r"blobs/sha256/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _COLUMNS = ("Status", "Document", "Symbol", "Title", "Lang", "Last change", "Availability", "Links")

@@ -9,16 +9,19 @@ Layout (the de-facto schema Jenkins, GitLab, Azure and the GitHub JUnit actions 
           <failure type=KIND message=FIRST-FINDING>every finding, one per line</failure>
           <system-out>url, final URL, HTTP, status, sha256, symbols, title, findings</system-out>
 
-A test case fails when its document has a finding at or above `fail_on` (default "error";
-"never": nothing fails). Everything else passes, warnings listed in system-out. Stranger text
-is stripped of escapes and of characters XML 1.0 forbids; ElementTree escapes the rest.
+A test case fails when its document has an error finding, whatever `fail_on` (a JUnit report
+says what is wrong; `--fail-on` decides the exit code), and also on a warning when `fail_on` is
+"warning" (or "info"). A warning below that passes: it is listed in the case's system-out as
+``warning KIND: message`` and counted in the suite's ``linkwatch.warnings`` property. A document
+never checked (``unchecked``: a run interrupted before it) is ``<skipped>``. Stranger text is
+stripped of escapes and of characters XML 1.0 forbids; ElementTree escapes the rest.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from ..model import DocumentResult, Finding, Report
+from ..model import UNCHECKED, DocumentResult, Finding, Report
 from ._text import clean, clean_block
 
 
@@ -53,6 +56,8 @@ def _suite(report: Report, manifest: str, docs: list[DocumentResult], fail_on: s
                         ("linkwatch.run_id", report.run_id)):
         if value is not None:
             ET.SubElement(props, "property", name=name, value=clean(str(value)))
+    warnings = sum(1 for d in docs for f in d.findings if f.severity == "warning")
+    ET.SubElement(props, "property", name="linkwatch.warnings", value=str(warnings))
     cases = [_case(doc, fail_on) for doc in docs]
     suite.extend(cases)
     _counts(suite, cases)
@@ -65,8 +70,11 @@ def _case(doc: DocumentResult, fail_on: str) -> ET.Element:
     manifest = clean(doc.manifest)
     case = ET.Element("testcase", name=clean(doc.id), classname=manifest, file=manifest,
                       line=str(doc.line), time=_fmt_time(doc.elapsed or 0.0))
-    failing = [] if fail_on == "never" else doc.findings_at_least(fail_on)
-    if failing:
+    threshold = "error" if fail_on in ("never", "error") else fail_on
+    failing = doc.findings_at_least(threshold)
+    if doc.status == UNCHECKED:
+        ET.SubElement(case, "skipped", message="never checked (the run stopped before this document)")
+    elif failing:
         first = failing[0]
         failure = ET.SubElement(case, "failure", type=clean(first.kind),
                                 message=clean(f"{first.kind}: {first.message}"))
@@ -107,13 +115,15 @@ def _counts(element: ET.Element, children: list[ET.Element]) -> None:
     if element.tag == "testsuite":
         tests = len(children)
         failures = sum(1 for c in children if c.find("failure") is not None)
+        skipped = sum(1 for c in children if c.find("skipped") is not None)
     else:
         tests = sum(int(c.get("tests", 0)) for c in children)
         failures = sum(int(c.get("failures", 0)) for c in children)
+        skipped = sum(int(c.get("skipped", 0)) for c in children)
     element.set("tests", str(tests))
     element.set("failures", str(failures))
     element.set("errors", "0")  # JUnit "errors" means the test itself crashed; ours never do
-    element.set("skipped", "0")
+    element.set("skipped", str(skipped))
 
 
 def _duration(report: Report) -> float | None:

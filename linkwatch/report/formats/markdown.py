@@ -12,7 +12,7 @@ import re
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from ..model import DocumentResult, Report, severity_rank
+from ..model import DocumentResult, Report, concern, problems_first, severity_rank
 from ._text import clean
 
 STATUS_EMOJI = {
@@ -23,6 +23,7 @@ STATUS_EMOJI = {
     "unreachable": "⚠️",
     "blocked": "⚠️",
     "unverified": "❔",
+    "unchecked": "⏸️",
 }
 SEVERITY_EMOJI = {"error": "🔴", "warning": "🟠", "info": "🔵"}
 
@@ -102,14 +103,78 @@ def _day(stamp: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+#: The most a summary may weigh: GitHub refuses a job summary over 1 MiB (1,048,576 bytes) per
+#: step; the rest is margin for what a workflow appends around it.
+SUMMARY_LIMIT = 1_000_000
+
+
 def render(report: Report, *, color: bool = False, width: int | None = None,
-           fail_on: str = "error") -> str:
-    """The Markdown page, ending with a newline."""
-    parts = [_heading(report), "", *_table(report)]
-    findings = _findings(report)
+           fail_on: str = "error", problems_only: bool = False, limit: int | None = SUMMARY_LIMIT) -> str:
+    """The Markdown page, ending with a newline, at most `limit` bytes of UTF-8 (None: no limit).
+
+    Problems first: documents with errors, then warnings, then never checked, then the rest, each
+    with its findings. When they do not all fit, the least concerning are left out and a closing
+    note counts them; the heading and counts always say how many there are in all.
+    `problems_only` (``--quiet``) lists only documents with a warning or an error.
+    """
+    head = [_heading(report), "", _counts(report)]
+    shown = [d for d in problems_first(report.documents) if not problems_only or concern(d) <= 1]
+    budget = (limit if limit is not None else float("inf")) - _size(head) - _NOTE_RESERVE
+    rows: list[str] = []
+    findings: list[str] = []
+    for doc in shown:
+        row, found = _row(doc, report.archive), _doc_findings(doc, report.archive)
+        cost = _size([row, *found])
+        if cost > budget:
+            break
+        budget -= cost
+        rows.append(row)
+        findings += found
+    parts = [*head, ""]
+    if rows:
+        parts += [_TABLE_HEAD, _TABLE_ALIGN, *rows]
+    elif not report.documents:
+        parts.append("_No documents._")
     if findings:
         parts += ["", "### Findings", "", *findings]
+    left_out = shown[len(rows):]
+    if left_out:
+        parts += ["", _left_out_note(left_out)]
     return "\n".join(parts) + "\n"
+
+
+_TABLE_HEAD = "| Status | Document | Symbol | Title | HTTP | Drift |"
+_TABLE_ALIGN = "| :-- | :-- | :-- | :-- | --: | :-- |"
+_NOTE_RESERVE = 600  # bytes kept for the table header and the closing note
+
+
+def _size(lines: list[str]) -> int:
+    """Bytes of ``lines`` joined by newlines, as written."""
+    return sum(len(line.encode("utf-8")) + 1 for line in lines)
+
+
+def _counts(report: Report) -> str:
+    """Documents per status, every status that occurs (a one-row table)."""
+    counts = [(s, n) for s, n in report.counts()["by_status"].items() if n]
+    if not counts:
+        return ""
+    return "\n".join([
+        "| " + " | ".join(f"{STATUS_EMOJI.get(s, '❔')} {md(s)}" for s, _ in counts) + " |",
+        "| " + " | ".join("--:" for _ in counts) + " |",
+        "| " + " | ".join(f"{n:,}" for _, n in counts) + " |",
+    ])
+
+
+def _left_out_note(left_out: list[DocumentResult]) -> str:
+    """What was not listed, counted by status: the summary's size limit left no room for them."""
+    by_status: dict[str, int] = {}
+    for doc in left_out:
+        by_status[doc.status] = by_status.get(doc.status, 0) + 1
+    counted = ", ".join(f"{n:,} {md(s)}" for s, n in by_status.items())
+    n = len(left_out)
+    return (f"> **{n:,} more document{'s' if n != 1 else ''} not listed here** ({counted}): a job summary "
+            "must stay under GitHub's 1 MiB limit, and problems were listed first. Every document is in the "
+            "full report (`--format json`, `html` or `junit`).")
 
 
 def _heading(report: Report) -> str:
@@ -126,18 +191,6 @@ def _heading(report: Report) -> str:
         f"<sub>{run}{md(report.started_at)} → {md(report.finished_at)} · "
         f"linkwatch {md(report.tool_version)} · manifests: {manifests}</sub>",
     ])
-
-
-def _table(report: Report) -> list[str]:
-    """One row per document."""
-    if not report.documents:
-        return ["_No documents._"]
-    rows = [
-        "| Status | Document | Symbol | Title | HTTP | Drift |",
-        "| :-- | :-- | :-- | :-- | --: | :-- |",
-    ]
-    rows += [_row(doc, report.archive) for doc in report.documents]
-    return rows
 
 
 def _row(doc: DocumentResult, archive: str | None = None) -> str:
@@ -159,19 +212,17 @@ def _expected(text: str | None) -> str:
     return f"_{escaped}_" if escaped else ""
 
 
-def _findings(report: Report) -> list[str]:
-    """Warnings and errors, grouped by document, each document linked to its URL."""
-    lines: list[str] = []
-    for doc in report.documents:
-        findings = doc.findings_at_least("warning")
-        if not findings:
-            continue
-        where = f"{md_code(doc.manifest)} line {doc.line}"
-        link = robust_link(md(doc.symbol or doc.url), doc, report.archive) or md_link(doc.symbol or doc.url, doc.url)
-        lines.append(f"- {md_code(doc.id)} — {link} ({where})")
-        if doc.final_url and doc.final_url != doc.url:
-            lines.append(f"  - final URL: {md_link(doc.final_url, doc.final_url)}")
-        for f in findings:
-            icon = SEVERITY_EMOJI.get(f.severity, "")
-            lines.append(f"  - {icon} **{md(f.severity)}** {md_code(f.kind)}: {md(f.message)}")
+def _doc_findings(doc: DocumentResult, archive: str | None) -> list[str]:
+    """The warnings and errors of one document, linked to its URL (nothing when it has none)."""
+    findings = doc.findings_at_least("warning")
+    if not findings:
+        return []
+    where = f"{md_code(doc.manifest)} line {doc.line}"
+    link = robust_link(md(doc.symbol or doc.url), doc, archive) or md_link(doc.symbol or doc.url, doc.url)
+    lines = [f"- {md_code(doc.id)} — {link} ({where})"]
+    if doc.final_url and doc.final_url != doc.url:
+        lines.append(f"  - final URL: {md_link(doc.final_url, doc.final_url)}")
+    for f in findings:
+        icon = SEVERITY_EMOJI.get(f.severity, "")
+        lines.append(f"  - {icon} **{md(f.severity)}** {md_code(f.kind)}: {md(f.message)}")
     return lines
