@@ -264,9 +264,9 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
+    from .lint import lint
     from .report.formats._text import clean
     from .report.formats.github import escape_data, escape_property
-    from .lint import lint
 
     problems = lint(args.manifests)
     for p in problems:
@@ -275,14 +275,16 @@ def _lint(args: argparse.Namespace) -> int:
             print(f"::{p.severity} {props}::{escape_data(clean(p.message))}")
         else:
             print(clean(str(p)))
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = len(problems) - len(errors)
     n = len(args.manifests)
-    problems = [p for p in problems if p.severity == "error"]  # warnings (doubtful symbols) pass
-    if problems:
-        print(f"linkwatch lint: {len(problems)} problem{'s' if len(problems) != 1 else ''} in "
-              f"{len({p.path for p in problems})} of {n} manifest{'s' if n != 1 else ''}; "
+    also = f" (and {warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+    if errors:
+        print(f"linkwatch lint: {len(errors)} problem{'s' if len(errors) != 1 else ''}{also} in "
+              f"{len({p.path for p in errors})} of {n} manifest{'s' if n != 1 else ''}; "
               "fix them and run 'linkwatch lint' again (see docs/manifest.md)", file=sys.stderr)
         return EXIT_USAGE
-    print(f"linkwatch lint: {n} manifest{'s' if n != 1 else ''} OK", file=sys.stderr)
+    print(f"linkwatch lint: {n} manifest{'s' if n != 1 else ''} OK{also}", file=sys.stderr)
     return EXIT_OK
 
 

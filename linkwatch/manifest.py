@@ -44,6 +44,14 @@ _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
+#: The line a problem with the whole file is reported at (a missing file, no documents): a line
+#: CI annotations can attach to (GitHub drops line=0).
+FILE_LINE = 1
+
+#: ``missing_secret(line, field, variable)``: see :func:`parse`.
+MissingSecret = Callable[[int, str, str], None]
+
+
 class ManifestError(Exception):
     """A manifest problem, located: ``file:line: field: message``."""
 
@@ -101,36 +109,53 @@ class Manifest:
     hosts: tuple[Host, ...] = ()
 
 
-def load(path: str | Path, resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> Manifest:
+def load(path: str | Path, resolvers: unresolve.Resolvers = unresolve.DEFAULT, *,
+         allow_empty: bool = False) -> Manifest:
     """Read and validate one manifest file. Raises :class:`ManifestError`.
 
-    ``resolvers`` are the base URLs used for symbol-only entries and ``mirrors = "auto"``."""
+    ``resolvers`` are the base URLs used for symbol-only entries and ``mirrors = "auto"``;
+    ``allow_empty``: a manifest with no document is not an error (``discover --merge`` fills one)."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ManifestError(name, 0, "file", "no such file") from None
+        raise ManifestError(name, FILE_LINE, "file", "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(name, 0, "file", f"cannot read: {exc}") from None
-    return parse(text, name, resolvers)
+        raise ManifestError(name, FILE_LINE, "file", f"cannot read: {exc}") from None
+    return parse(text, name, resolvers, allow_empty=allow_empty)
 
 
 def load_all(paths: list[str] | list[Path], resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> list[Manifest]:
     """Read several manifests; a document id may appear only once across them (it keys the index)."""
     manifests = [load(p, resolvers) for p in paths]
-    seen: dict[str, Document] = {}
-    for m in manifests:
-        for doc in m.documents:
-            if doc.id in seen:
-                first = seen[doc.id]
-                raise ManifestError(m.path, doc.line, "id",
-                                    f"duplicate id {doc.id!r} (first at {first.manifest}:{first.line})")
-            seen[doc.id] = doc
+    duplicates = duplicate_ids([d for m in manifests for d in m.documents])
+    if duplicates:
+        doc, first = duplicates[0]
+        more = f"; {len(duplicates) - 1} more duplicate(s), 'linkwatch lint' lists them" if len(duplicates) > 1 else ""
+        raise ManifestError(doc.manifest, doc.line, "id",
+                            f"duplicate id {doc.id!r} (first at {first.manifest}:{first.line}){more}")
     return manifests
 
 
-def parse(text: str, name: str = "<manifest>", resolvers: unresolve.Resolvers = unresolve.DEFAULT) -> Manifest:
-    """Validate manifest TOML text; ``name`` is used in error messages."""
+def duplicate_ids(documents: list[Document]) -> list[tuple[Document, Document]]:
+    """Every document whose id an earlier one already has, with that earlier one (ids key the index)."""
+    seen: dict[str, Document] = {}
+    found = []
+    for doc in documents:
+        if doc.id in seen:
+            found.append((doc, seen[doc.id]))
+        else:
+            seen[doc.id] = doc
+    return found
+
+
+def parse(text: str, name: str = "<manifest>", resolvers: unresolve.Resolvers = unresolve.DEFAULT, *,
+          allow_empty: bool = False, missing_secret: MissingSecret | None = None) -> Manifest:
+    """Validate manifest TOML text; ``name`` is used in error messages.
+
+    A manifest with no document is an error unless ``allow_empty``. ``missing_secret(line, field,
+    variable)``, when given, is told about an ``env:`` variable that is not set (the header is then
+    left out) instead of that being an error: ``linkwatch lint`` warns, ``check`` refuses."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -138,29 +163,33 @@ def parse(text: str, name: str = "<manifest>", resolvers: unresolve.Resolvers = 
     lines = _Lines(text)
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            raise ManifestError(name, lines.table(key) or lines.key(None, key), _key(key),
-                                f"unknown table or key (expected one of: {', '.join(TOP_LEVEL_KEYS)})")
+            hint = _close_match(key, dict.fromkeys(TOP_LEVEL_KEYS, str))
+            if hint:
+                hint = f" (did you mean [[document]]?)" if "document" in hint else hint
+            raise ManifestError(name, lines.header(key) or lines.key(None, key) or FILE_LINE, _key(key),
+                                f"unknown table or key{hint} (expected one of: {', '.join(TOP_LEVEL_KEYS)})")
     head = _table(data, "manifest", MANIFEST_KEYS, name, lines)
     defaults = _table(data, "defaults", DEFAULT_KEYS, name, lines)
     _check_lang_kind(defaults, name, lambda f: lines.key(lines.table("defaults"), f))
     raw_docs = data.get("document", [])
     if not isinstance(raw_docs, list):
-        raise ManifestError(name, lines.key(None, "document"), "document",
-                            "must be an array of tables: write [[document]]")
-    documents: list[Document] = []
-    ids: dict[str, int] = {}
-    for index, raw in enumerate(raw_docs):
-        doc = _document(raw, index, defaults, name, lines, resolvers)
-        if doc.id in ids:
-            raise ManifestError(name, doc.line, "id",
-                                f"duplicate id {doc.id!r} (first at line {ids[doc.id]})")
-        ids[doc.id] = doc.line
-        documents.append(doc)
+        raise ManifestError(name, lines.header("document") or lines.key(None, "document") or FILE_LINE, "document",
+                            "must be an array of tables: write [[document]] (two brackets) before each document")
+    if not raw_docs and not allow_empty:
+        raise ManifestError(name, FILE_LINE, "document",
+                            "no documents: list each cited document in a [[document]] table (see docs/manifest.md)")
+    documents = [_document(raw, index, defaults, name, lines, resolvers) for index, raw in enumerate(raw_docs)]
+    duplicates = duplicate_ids(documents)
+    if duplicates:
+        doc, first = duplicates[0]
+        more = f"; {len(duplicates) - 1} more duplicate(s), 'linkwatch lint' lists them" if len(duplicates) > 1 else ""
+        raise ManifestError(name, doc.line, "id", f"duplicate id {doc.id!r} (first at line {first.line}){more}")
     return Manifest(path=name, documents=tuple(documents), title=head.get("title"), source=head.get("source"),
-                    hosts=_hosts(data, name, lines))
+                    hosts=_hosts(data, name, lines, missing_secret))
 
 
-def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
+def _hosts(data: dict[str, Any], name: str, lines: _Lines,
+           missing_secret: MissingSecret | None = None) -> tuple[Host, ...]:
     """``[hosts."example.org"] headers = { Authorization = "env:UN_TOKEN" }``, validated and resolved.
 
     A value ``env:NAME`` is read from the environment variable NAME now; a missing or empty variable
@@ -171,7 +200,7 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
         raise ManifestError(name, lines.key(None, "hosts"), "hosts", 'must be a table: write [hosts."example.org"]')
     hosts = []
     for host, table in raw.items():
-        line = lines.host(host) or lines.table("hosts") or 0
+        line = lines.host(host) or lines.table("hosts") or FILE_LINE
         field_name = f"hosts.{_key(host)}"
         if not isinstance(table, dict):
             raise ManifestError(name, line, field_name, "must be a table with headers = { Name = \"value\" }")
@@ -191,12 +220,15 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines) -> tuple[Host, ...]:
                 raise ManifestError(name, where, label, f"must be a string, not {_type_name(type(value))}")
             if value.startswith("env:"):
                 var = value[4:]
-                if not var or var not in os.environ:
-                    raise ManifestError(name, where, label, f"environment variable {var!r} is not set "
-                                        "(the header's value is read from it)")
+                if not var:
+                    raise ManifestError(name, where, label, "env: names no environment variable")
+                if not os.environ.get(var):
+                    if missing_secret is not None:  # lint: a laptop or a fork's PR has no secrets
+                        missing_secret(where, label, var)
+                        continue
+                    raise ManifestError(name, where, label, f"environment variable {var!r} is "
+                                        f"{'empty' if var in os.environ else 'not set'} (the header's value is read from it)")
                 value = os.environ[var]
-                if not value:
-                    raise ManifestError(name, where, label, f"environment variable {var!r} is empty")
                 secrets.add(value)
             if any(c in value for c in "\r\n\0"):
                 raise ManifestError(name, where, label, "the value contains a line break or NUL (not sent)")
@@ -371,7 +403,7 @@ def _close_match(word: str, allowed: dict[str, type]) -> str:
 
 def _toml_error_line(exc: Exception) -> int:
     m = re.search(r"at line (\d+)", str(exc))
-    return int(m.group(1)) if m else 0
+    return int(m.group(1)) if m else FILE_LINE
 
 
 def _toml_error_message(exc: Exception) -> str:
@@ -382,7 +414,7 @@ class _Lines:
     """Where things are in the TOML source: table headers, [[document]] headers, keys within a block.
 
     Good enough for manifests people write (one key per line, standard tables); anything it cannot
-    place falls back to the nearest header, and line 0 means "the file".
+    place falls back to the nearest header, and line 1 (`FILE_LINE`) means "the file".
     """
 
     _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
@@ -403,6 +435,10 @@ class _Lines:
     def table(self, name: str) -> int | None:
         return next((no for no, n, arr in self.headers if n == name and not arr), None)
 
+    def header(self, name: str) -> int | None:
+        """Line of the first ``[name]``, ``[[name]]`` or ``[name.sub]`` header."""
+        return next((no for no, n, _ in self.headers if n == name or n.startswith(name + ".")), None)
+
     def host(self, host: str) -> int | None:
         """Line of the ``[hosts."<host>"]`` header."""
         pattern = re.compile(rf"^\s*\[\s*hosts\s*\.\s*([\"']?){re.escape(host)}\1\s*\]")
@@ -410,7 +446,7 @@ class _Lines:
 
     def document(self, index: int) -> int:
         found = self._documents
-        return found[index] if index < len(found) else (found[-1] if found else 0)
+        return found[index] if index < len(found) else (found[-1] if found else FILE_LINE)
 
     def key(self, header: int | None, key: str) -> int:
         """Line of ``key = …`` in the block starting at ``header`` (None: before any header)."""
@@ -421,4 +457,4 @@ class _Lines:
         for no in range(start + 1, end):
             if pattern.match(self.lines[no - 1]):
                 return no
-        return header or 0
+        return header or FILE_LINE

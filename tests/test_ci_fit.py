@@ -168,6 +168,65 @@ def test_lint_reports_every_documents_problem_with_location(tmp_path: Path, caps
     assert main(["lint", str(good)]) == 0 and "1 manifest OK" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("text", "line", "field", "words"), [
+    ('[manifest]\ntitle = "t"\n\n[[documents]]\nurl = "https://x.org/a.pdf"\n', 4, "documents",
+     "did you mean [[document]]?"),
+    ('[manifest]\ntitle = "t"\n\n[document]\nurl = "https://x.org/a.pdf"\n', 4, "document", "write [[document]]"),
+    ('[manifest]\ntitle = "nothing cited yet"\n', 1, "document", "no documents"),
+    ("", 1, "document", "no documents"),
+], ids=["documents-typo", "single-brackets", "no-documents", "empty-file"])
+def test_manifest_shape_mistakes_are_located_on_their_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           text: str, line: int, field: str, words: str) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(text)
+    assert main(["lint", str(path), "--format", "github"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith(f"::error file={path},line={line},title=linkwatch lint%3A {field}::"), out
+    assert words in out
+    assert main(["check", str(path), "--archive", str(tmp_path / "a")]) == 2  # check refuses it too
+    assert f"m.toml:{line}: {field}:" in capsys.readouterr().err
+
+
+def test_lint_missing_file_is_located_on_line_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(tmp_path / "nope.toml"), "--format", "github"]) == 2
+    assert capsys.readouterr().out.startswith(f"::error file={tmp_path / 'nope.toml'},line=1,")
+
+
+def test_lint_defaults_mistake_hides_no_document_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text('[defaults]\nlang = "english"\n\n'                       # line 2
+                    '[[document]]\nid = "a"\nurl = "ftp://x.org/a.pdf"\n\n'  # line 6
+                    '[[document]]\nid = "b"\nurl = "https://x.org/b.pdf"\nkind = "book"\n')  # line 11
+    assert main(["lint", str(path)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[0] for line in lines] == [f"{path}:2", f"{path}:6", f"{path}:11"]
+
+
+def test_lint_reports_every_duplicate_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docs = [("same", f"https://x.org/{i}.pdf") for i in range(13)]
+    path = write_manifest(tmp_path / "m.toml", docs)
+    assert main(["lint", str(path)]) == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"{path}:{1 + 4 * i}: id: duplicate id 'same' (first at line 1)" for i in range(1, 13)]
+    assert main(["check", str(path), "--archive", str(tmp_path / "a")]) == 2
+    assert "11 more duplicate(s), 'linkwatch lint' lists them" in capsys.readouterr().err
+
+
+def test_lint_warns_about_unset_secrets_and_check_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """pre-commit on a laptop and a PR from a fork have no secrets: lint warns (exit 0), check refuses."""
+    monkeypatch.delenv("LINKWATCH_TEST_TOKEN", raising=False)
+    path = tmp_path / "m.toml"
+    path.write_text('[hosts."documents.un.org"]\nheaders = { Authorization = "env:LINKWATCH_TEST_TOKEN" }\n\n'
+                    '[[document]]\nurl = "https://documents.un.org/a.pdf"\n')
+    assert main(["lint", str(path), "--format", "github"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith(f"::warning file={path},line=2,title=linkwatch lint%3A hosts.documents.un.org")
+    assert "LINKWATCH_TEST_TOKEN" in out.out and "OK (and 1 warning)" in out.err
+    assert main(["check", str(path), "--archive", str(tmp_path / "a")]) == 2
+    assert "'LINKWATCH_TEST_TOKEN' is not set" in capsys.readouterr().err
+
+
 def test_lint_syntax_error_duplicates_across_files_and_github_format(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     broken = tmp_path / "broken.toml"
@@ -353,7 +412,7 @@ def test_errors_say_what_to_do_next(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "run 'linkwatch check' first" in capsys.readouterr().err
     assert main(["check", str(tmp_path / "missing.toml"), "--archive", str(tmp_path / "a")]) == 2
     err = capsys.readouterr().err
-    assert "missing.toml:0: file: no such file" in err and "check the path" in err
+    assert "missing.toml:1: file: no such file" in err and "check the path" in err
     bad = tmp_path / "bad.toml"
     bad.write_text('[[document]]\nurl = "https://x.org/a.pdf"\nsymbl = "A/1"\n')
     assert main(["check", str(bad), "--archive", str(tmp_path / "a")]) == 2

@@ -584,7 +584,7 @@ def merge(discovery: Discovery, manifest_path: str | Path) -> list[Reference]:
     The file is written atomically (temporary file + rename), and only if the result is a valid
     manifest. Raises :class:`~linkwatch.manifest.ManifestError` when the manifest is not valid."""
     path = Path(manifest_path)
-    existing = _manifest.load(path)
+    existing = _manifest.load(path, allow_empty=True)  # a new manifest may hold no document yet
     known_symbols = [s for d in existing.documents for s in d.symbols]
     known_urls = {u for d in existing.documents for u in d.urls}
     new = [r for r in discovery.references
