@@ -23,7 +23,7 @@ from hostile_files import _FONT, HOSTILE, _one_page, _pdf, flate_bomb, write_all
 from pypdf import PdfReader
 
 from linkwatch.pdf.inspect import (
-    ENGINE_ENV, PDFTOTEXT_ARGS, Inspection, Inspector, parse_page1, poppler_page1, read_pdf, resolve_engine,
+    ENGINE_ENV, PDFTOTEXT_ARGS, Inspection, Inspector, from_bbox, read_page, read_pdf, resolve_engine,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,9 +56,9 @@ def test_pdftotext_output_alone_reads_every_fixture_as_pypdf_does() -> None:
     (taken when pdftotext fails): page-1 facts from pdftotext's output alone."""
     for pdf in FIXTURES:
         out = subprocess.run(["pdftotext", *PDFTOTEXT_ARGS, str(pdf), "-"], capture_output=True, check=True).stdout
-        text, headings = poppler_page1(out)
+        page = from_bbox(out)
         meta = PdfReader(pdf).metadata
-        by_poppler = parse_page1(text, meta.title if meta else None, headings)
+        by_poppler = read_page(page, meta.title if meta else None)
         by_pypdf = read_pdf(pdf)
         by_poppler.pages = by_pypdf.pages
         assert by_poppler == by_pypdf, pdf.name

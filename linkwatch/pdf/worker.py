@@ -60,7 +60,7 @@ def _quiet() -> None:
 
 
 def _handle(message: dict) -> dict:
-    from .inspect import classify_error, read_pdf, read_pdf_poppler, read_text
+    from .engines import classify_error, read_pdf, read_pdf_poppler, read_text
 
     op, path = message.get("op"), message.get("path", "")
     if op == "inspect":
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     _quiet()
     import pypdf  # noqa: F401 - imported before the memory limit, once per worker
 
-    from . import inspect  # noqa: F401
+    from . import engines  # noqa: F401
 
     limit = _limit_memory(memory_mb)
     _send(out, {"ready": True, "pid": os.getpid(), "rlimit_as": limit})
