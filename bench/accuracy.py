@@ -18,25 +18,23 @@ What counts as right (per file and engine):
   ``unverified`` — but a confident wrong symbol never is. Target: ≥ 99.5 % of the files whose page 1
   prints a symbol.
 - **language**: equal to the truth, over ``clean`` files (scans are scored apart).
-- **title** (``acceptable title``): the title read equals the truth or one of its alt_titles after
-  :func:`title_compare_key` — Unicode NFKD with accents dropped, casefolded, every run of
-  non-alphanumeric characters (punctuation, quotes, dashes, spacing, line breaks) read as one space —
-  and, when one of the two ends in a parenthesised group (a date/place line such as
-  "(4–7 February 2025)" that some layouts set inside the title block and others below it), also
-  equal with that group dropped. A title that still ends in a footnote call (``*``, ``†``) is not
-  acceptable even when the words match. On ``ocr``/``image`` files no title (or an unverified one)
+- **title** (an *acceptable title*, :func:`linkwatch.pdf.reading.title_matches`): the title read
+  has the same words as the truth or one of its alt_titles — Unicode NFKD with accents dropped,
+  casefolded, every run of non-alphanumeric characters (punctuation, quotes, dashes, spacing, line
+  breaks) read as one space — also when one of the two ends in a parenthesised group that the other
+  lacks (a date/place line such as "(4–7 February 2025)", set inside the title block by some
+  layouts and below it by others). A title that still ends in a footnote call (``*``, ``†``) is
+  not acceptable even when the words match. On ``ocr``/``image`` files no title (or an unverified one)
   is acceptable; a wrong one is not.
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import os
-import re
-import statistics
+import json
 import sys
 import time
-import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,34 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from linkwatch.un import symbols as unsymbols  # noqa: E402
 
 from linkwatch.pdf.inspect import Inspection, Inspector  # noqa: E402
+from linkwatch.pdf.reading import title_matches  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus" / "un-dev"
 DEFAULT_TRUTH = HERE / "corpus" / "un-dev-truth.tsv"
-_TRAILING_GROUP = re.compile(r"\s*\([^()]*\)\s*$")
-_FOOTNOTE_END = re.compile(r"[*\u2020\u2021]\s*$")
-
-
-def title_compare_key(title: str) -> str:
-    """Accents, case, punctuation and spacing ignored (see the module docstring)."""
-    t = unicodedata.normalize("NFKD", title)
-    t = "".join(c for c in t if not unicodedata.combining(c)).casefold()
-    return " ".join(re.sub(r"[^\w]+|_", " ", t).split())
-
-
-def acceptable_title(got: str | None, expected: list[str]) -> bool:
-    """True when ``got`` is one of the ``expected`` readings (see the module docstring)."""
-    if not got or _FOOTNOTE_END.search(got):
-        return False
-    g = title_compare_key(got)
-    g_short = title_compare_key(_TRAILING_GROUP.sub("", got))
-    for exp in expected:
-        e, e_short = title_compare_key(exp), title_compare_key(_TRAILING_GROUP.sub("", exp))
-        if g in (e, e_short) or g_short in (e, e_short):
-            return True
-    return False
-
-
 @dataclass
 class Row:
     file: str
@@ -130,7 +105,7 @@ def judge(row: Row, got: Inspection, tally: Tally) -> None:
     if clean:
         tally.add("language", got.lang == row.lang, f"{tag}{got.lang} ≠ {row.lang}")
     if row.titles:
-        ok = acceptable_title(got.title, row.titles)
+        ok = title_matches(got.title, row.titles)
         if clean:
             tally.add("title", ok, f"{tag}{got.title!r}\n      ≠ {row.titles[0]!r}")
         else:
@@ -144,7 +119,8 @@ def run_engine(engine: str, rows: list[Row], corpus: Path, workers: int) -> tupl
     with Inspector(workers=workers, engine=engine) as inspector:
         inspector.inspect(corpus / rows[0].file)  # start the worker before timing
         t0 = time.perf_counter()
-        results = [(row, inspector.inspect(corpus / row.file)) for row in rows]
+        with ThreadPoolExecutor(workers) as pool:  # the Inspector is thread-safe: one worker process each
+            results = list(zip(rows, pool.map(lambda row: inspector.inspect(corpus / row.file), rows)))
         wall = time.perf_counter() - t0
     for row, got in results:
         judge(row, got, tallies[row.split])
@@ -160,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("dev", "holdout", "all"), default="all",
                     help="which files to inspect (figures are always given per split)")
     ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--misses", action="store_true", help="list every miss")
+    ap.add_argument("--misses", action="store_true", help="list every miss (of the split inspected)")
+    ap.add_argument("--json", action="store_true", help="print {engine: {split: {measure: ratio}}} only")
     args = ap.parse_args(argv)
 
     if not args.corpus.is_dir():
@@ -172,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     splits = ("dev", "holdout", "all") if args.split == "all" else (args.split,)
     results = {e: run_engine(e, rows, args.corpus, args.workers) for e in engines}
 
+    if args.json:
+        print(json.dumps({e: {s: {m: t.right[m] / t.total[m] for m in t.total} for s, t in results[e][0].items()}
+                          for e in engines}))
+        return 0
     print(f"| measure | {' | '.join(f'{e} {s}' for e in engines for s in splits)} |")
     print(f"|---|{'---|' * (len(engines) * len(splits))}")
     for m in MEASURES:

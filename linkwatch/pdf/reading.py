@@ -22,6 +22,7 @@ The rules follow the UN's editorial conventions, not particular files (docs/insp
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -93,7 +94,7 @@ def _header_symbols(lines: list[str]) -> str | None:
         # A leading asterisk marks a footnote ("** E/2023/1"), not the document's own symbol.
         if bare.lstrip().startswith("*"):
             continue
-        if _symbols_only(bare):
+        if _symbols_only(bare) or unsymbols.ocr_candidate(bare.strip()):
             return _with_stacked(lines, i, bare.strip())
         labelled = _LABELLED.match(bare)
         if labelled and i < 15 and "/" in labelled.group("symbol") and _symbols_only(labelled.group("symbol")):
@@ -465,10 +466,30 @@ def parse_page1(page1: str, meta_title: str | None = None) -> Inspection:
 
 def title_key(title: str) -> str:
     """Comparison form of a title: NFKC, casefolded, ASCII quotes and dashes, spaces collapsed."""
-    import unicodedata
-
     t = unicodedata.normalize("NFKC", title)
     t = re.sub("[\u2018\u2019\u201a\u201b\u2032`]", "'", t)
     t = re.sub("[\u201c\u201d\u201e\u201f\u00ab\u00bb]", '"', t)
     t = re.sub(f"[{unsymbols.DASHES}]", "-", t)
     return " ".join(t.casefold().split())
+
+
+_TRAILING_GROUP = re.compile(r"\s*\([^()]*\)\s*$")
+_FOOTNOTE_END = re.compile(r"[*\u2020\u2021]\s*$")
+
+
+def words_key(title: str) -> str:
+    """The words of a title: accents, case, punctuation, quotes, dashes and spacing ignored."""
+    t = unicodedata.normalize("NFKD", title)
+    t = "".join(c for c in t if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[^\w]+|_", " ", t).split())
+
+
+def title_matches(got: str | None, expected: Iterable[str]) -> bool:
+    """True when a title read is an acceptable reading of one of the ``expected`` titles: the same
+    words (:func:`words_key`), also when a trailing parenthesised group — a date or place line
+    that some layouts set in the title block and others below it — is on one side only. A title
+    still ending in a footnote call is not acceptable."""
+    if not got or _FOOTNOTE_END.search(got):
+        return False
+    mine = {words_key(got), words_key(_TRAILING_GROUP.sub("", got))}
+    return any(mine & {words_key(e), words_key(_TRAILING_GROUP.sub("", e))} for e in expected)
