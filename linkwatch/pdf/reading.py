@@ -226,9 +226,13 @@ def _body_size(page: Page) -> float:
 
 
 def _garbled(text: str) -> bool:
-    """OCR noise: a word with a capital after a small letter ("oRIGTNAL", "nF"), a digit between
-    letters or a letter between digits ("19Ô0"): not a title anyone printed ("1990s" is fine)."""
-    return any(re.search(r"[a-z][A-Z]|[^\W\d_]\d[^\W\d_]|\d[^\W\d_]\d", w) for w in re.findall(r"[^\s,.;:()]+", text))
+    """OCR noise: words with a capital after a small letter ("oRIGTNAL", "nF"), a digit between
+    letters or a letter between digits ("19Ô0") — two of them, or a quarter of the words (one
+    "McDonald" is a name): not a title anyone printed ("1990s" is fine)."""
+    words = [w.strip(".,;:()[]'’\"*") for w in text.split()]
+    noisy = sum(1 for w in words if w.isalpha() and re.search(r"[a-z][A-Z]", w)
+                or w.isalnum() and re.search(r"[^\W\d_]\d[^\W\d_]|\d[^\W\d_]\d", w))
+    return noisy >= 2 or noisy > 0.25 * len(words)
 
 
 def _modern_title(page: Page, own: list[str]) -> str | None:
