@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import manifest as _manifest
-from .run import Archive, Options, execute
+from .run import Options, execute
 
 if TYPE_CHECKING:
     from .un import discover as _discover
     from .un import resolve as _resolve
     from . import timeline as _timeline
     from .store.fixity import FixityReport
-    from .store.index import Event
+    from .store.blobs import BlobStore
+    from .store.index import Event, Index
     from .pdf.inspect import Inspection
     from .manifest import Document
     from .report.model import Report
@@ -92,11 +93,13 @@ def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeou
 
 
 def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:
-    """Re-hash every stored snapshot (or a random ``sample_percent``) against the index; no network."""
+    """Re-hash every stored snapshot and re-read every WARC record (or a random ``sample_percent``
+    of them) against the index; no network. Safe while ``archive`` runs on the same archive."""
     from .store import fixity as _fixity
 
     with _open(archive) as store:
-        return _fixity.verify(store.index, store.blobs, sample_percent)
+        return _fixity.verify(store.index, store.blobs, sample_percent, warc_dir=store.root / "warc",
+                              tmp=store.root / "tmp")
 
 
 def events(document: str | None = None, archive: str | Path | None = None) -> list[Event]:
@@ -152,12 +155,43 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
         return done.path
 
 
-def _open(archive: str | Path | None) -> Archive:
-    """The archive folder (``archive``, else $LINKWATCH_ARCHIVE, else ./archive), closed by ``with``."""
-    return Archive(options(archive=archive).archive)
+@dataclasses.dataclass
+class _Stored:
+    """An archive opened by a read command: its index (never created, read-only where the folder
+    cannot be written) and its blobs. Closed by ``with``."""
+
+    root: Path
+    index: Index
+    blobs: BlobStore
+
+    def __enter__(self) -> _Stored:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.index.close()
 
 
-def _documents(store: Archive, manifest: str | Path | None) -> list[Document]:
+def _open(archive: str | Path | None) -> _Stored:
+    """The archive folder (``archive``, else $LINKWATCH_ARCHIVE, else ./archive), opened to read.
+
+    Raises :class:`~linkwatch.store.index.NoArchive` (exit 2) where there is none."""
+    import sqlite3
+
+    from .run import INDEX_NAME, RunFailed
+    from .store.blobs import BlobStore
+    from .store.index import Index, SchemaTooNew, SchemaTooOld
+
+    root = options(archive=archive).archive
+    try:
+        index = Index.open_existing(root / INDEX_NAME)
+    except (SchemaTooNew, SchemaTooOld) as exc:
+        raise RunFailed(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise RunFailed(f"archive {root} is not usable: {exc}. Check the path and its permissions.") from None
+    return _Stored(root, index, BlobStore(root / "blobs"))
+
+
+def _documents(store: _Stored, manifest: str | Path | None) -> list[Document]:
     if manifest is None:
         return store.index.documents()
     return [d for m in _manifest.load_all([str(manifest)]) for d in m.documents]

@@ -65,7 +65,8 @@ def _known_error(exc: Exception) -> int | None:
                                else "fix that line, then run again; 'linkwatch lint MANIFEST...' lists every "
                                     "problem without the network"), file=sys.stderr)
         return EXIT_USAGE
-    if _raised(exc, "timeline", "UnknownDocument") or _raised(exc, "versions", "NoVersions"):
+    if _raised(exc, "timeline", "UnknownDocument") or _raised(exc, "versions", "NoVersions") \
+            or _raised(exc, "store.index", "NoArchive"):
         _error(str(exc.args[0]) if exc.args else str(exc))
         return EXIT_USAGE
     if _raised(exc, "run", "RunFailed"):
@@ -315,12 +316,17 @@ def _verify(args: argparse.Namespace) -> int:
     result = api.verify(archive=args.archive, sample_percent=args.sample)
     if args.format == "json":
         _write(json.dumps({"checked": result.checked, "total": result.total, "sample_percent": result.sample_percent,
-                           "problems": [asdict(p) for p in result.problems]}, indent=2), None)
+                           "warc_files": result.warc_files, "warc_records": result.warc_records,
+                           "pending": result.pending, "problems": [asdict(p) for p in result.problems]},
+                          indent=2), None)
     else:
         scope = f"{result.checked} of {result.total} snapshots" if args.sample else f"{result.checked} snapshots"
+        scope += f" and {result.warc_records} records in {result.warc_files} WARC file(s)"
         lines = [f"{p.kind}: {p.detail}" for p in result.problems]
-        lines.append(f"verified {scope}: " + ("all match (sha256 and sha512)" if result.ok
+        lines.append(f"verified {scope}: " + ("all match (sha256 and sha512; WARC digests)" if result.ok
                                              else f"{len(result.problems)} problem(s)"))
+        if result.pending:
+            lines.append(f"{result.pending} file(s) of a run still under way were left for the next check")
         _write("\n".join(lines), None)
     return EXIT_OK if result.ok else EXIT_FINDINGS
 

@@ -290,6 +290,7 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
                     # Judged and reported: what the index said before is no longer needed (~10 MB
                     # at 10,000 documents).
                     outcome.task.previous, outcome.task.validators = None, {}
+                recorder.flush()  # before the commit: the index never points at WARC records still in a buffer
             for outcome in batch:
                 advance(outcome.task.document.id, outcome.observation)
     return [results[i] for i in sorted(results)]

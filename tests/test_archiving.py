@@ -129,7 +129,7 @@ def test_verify_detects_changed_missing_and_unknown_blobs(site: Path, tmp_path: 
     archive = tmp_path / "archive"
     linkwatch.archive(site, archive=archive, **FAST)
     assert main(["verify", "--archive", str(archive)]) == 0
-    assert "verified 1 snapshots: all match" in capsys.readouterr().out
+    assert "verified 1 snapshots and 12 records in 1 WARC file(s): all match" in capsys.readouterr().out
     blob = archive / "blobs" / "sha256" / RES_SHA256[:2] / RES_SHA256[2:4] / RES_SHA256
     data = bytearray(blob.read_bytes())
     data[5000] ^= 0xFF

@@ -25,6 +25,8 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.tmp = self.root.parent / "tmp"
+        self.repaired: set[str] = set()  # damaged blobs replaced by a good download (see put)
+        self._lock = threading.Lock()  # put runs in the run's worker threads
 
     def path_for(self, sha256: str) -> Path:
         return self.root / self.relative_path(sha256).relative_to("blobs")
@@ -40,14 +42,20 @@ class BlobStore:
         return self.path_for(sha256).is_file()
 
     def put(self, temp_file: Path, sha256: str) -> Path:
-        """Move an already-hashed temp file into place; keeps the existing blob if present (dedup).
+        """Move an already-hashed temp file into place; keeps the existing blob if it is intact (dedup).
 
+        An existing blob that no longer hashes to its name (a bit flip, a truncation, a symbolic
+        link put in its place) is replaced by the fresh download, which does: ingest heals the
+        store, and the sha256 is noted in :attr:`repaired` for the recorder's ``repair`` event.
         The temp file must be on the same filesystem (use :attr:`tmp`), so that the rename is atomic.
         """
         final = self.path_for(sha256)
-        if final.is_file():
-            Path(temp_file).unlink(missing_ok=True)
-            return final
+        if final.is_file() or final.is_symlink():
+            if _intact(final, sha256):
+                Path(temp_file).unlink(missing_ok=True)
+                return final
+            with self._lock:
+                self.repaired.add(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         _fsync_file(Path(temp_file))
         os.replace(temp_file, final)
@@ -107,6 +115,19 @@ class StreamHasher:
         """(sha256, sha512) of everything fed so far; no more :meth:`update` after this."""
         self.close()
         return self.sha256.hexdigest(), self.sha512.hexdigest()
+
+
+def _intact(path: Path, sha256: str) -> bool:
+    """Whether ``path`` is a regular file (not a symbolic link) whose bytes hash to ``sha256``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    digest = hashlib.sha256()
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest() == sha256
 
 
 def hash_file(path: Path) -> tuple[str, str, int]:

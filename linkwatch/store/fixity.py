@@ -1,14 +1,22 @@
-"""Fixity audits: re-hash every stored snapshot against the index (sha256 and sha512).
+"""Fixity audits: everything kept is still, bit for bit, what was ingested.
 
-A librarian needs to know that what is in ``archive/blobs`` is still, bit for bit, what was
-ingested. Three kinds of problem: *missing* (the index knows a snapshot, the disk does not),
-*changed* (its bytes no longer hash to what was recorded) and *unknown* (a file in the blob store
-the index never recorded). Every check is recorded as a ``fixity-check`` event.
+Snapshots (``archive/blobs``) are re-hashed against the index (sha256 and sha512); WARC files
+(``archive/warc``) are re-read record by record, each to its end, with their digests checked, and
+every record the index points at must be there. Problems: *missing* (the index knows a snapshot
+or WARC, the disk does not), *changed* (bytes no longer hash to what was recorded, a symbolic
+link in place of a kept file, a WARC record whose digest fails), *incomplete* (a WARC cut short or
+lacking records the index points at) and *unknown* (a file in the blob store the index never
+recorded). A blob or WARC of a run still under way is *pending*, not a problem. Every check is
+recorded as a ``fixity-check`` event (when the archive is writable).
+
+Exports re-hash what they copy too (:func:`copy_verified`, :func:`open_kept`).
 """
 from __future__ import annotations
 
+import io
 import os
 import random
+import sqlite3
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +70,10 @@ def copy_verified(src: Path, dest: Path, sha256: str, sha512: str | None = None)
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "missing" | "changed" | "unknown"
-    sha256: str
+    kind: str  # "missing" | "changed" | "unknown" | "incomplete"
+    sha256: str  # the snapshot concerned; "" for a WARC file's problem
     detail: str
+    warc: str | None = None  # the WARC file concerned (under archive/warc/), if any
 
 
 @dataclass
@@ -73,6 +82,9 @@ class FixityReport:
     total: int  # snapshots in the index
     problems: list[Problem] = field(default_factory=list)
     sample_percent: float | None = None
+    warc_files: int = 0  # WARC files re-read
+    warc_records: int = 0  # records in them, each read to its end and its digests checked
+    pending: int = 0  # blobs and WARCs of a run still under way: not yet in the index, not judged
 
     @property
     def ok(self) -> bool:
@@ -80,10 +92,20 @@ class FixityReport:
 
 
 def verify(index: Index, blobs: BlobStore, sample_percent: float | None = None,
-           rng: random.Random | None = None) -> FixityReport:
-    """Re-hash all snapshots (or a random ``sample_percent`` of them) and look for unknown files."""
+           rng: random.Random | None = None, warc_dir: Path | None = None,
+           tmp: Path | None = None) -> FixityReport:
+    """Re-hash all snapshots (or a random ``sample_percent`` of them), look for unknown files, and
+    re-read the WARC files under ``warc_dir`` (the same share of them).
+
+    ``tmp`` (the archive's ``tmp/``) tells which runs are under way: a blob such a run stored but
+    has not recorded yet, and its WARC still being written (``….open``), are *pending*, not
+    problems — so ``verify`` run while ``archive`` runs reports nothing false.
+    """
+    rng = rng or random.Random()
+    live = live_runs(tmp) if tmp is not None else {}
+    listed = blobs.iter_hashes()  # before reading the index: a blob stored after this is not seen
     rows = index.snapshots()
-    chosen = _sample(rows, sample_percent, rng or random.Random())
+    chosen = _sample(rows, sample_percent, rng)
     report = FixityReport(checked=len(chosen), total=len(rows), sample_percent=sample_percent)
     events = []
     for row in chosen:
@@ -94,22 +116,184 @@ def verify(index: Index, blobs: BlobStore, sample_percent: float | None = None,
                             sha256=row["sha256"], agent=AGENT,
                             detail=problem.detail if problem else "sha256 and sha512 match"))
     known = {row["sha256"] for row in rows}
-    for name in blobs.iter_hashes():
-        if name not in known:
+    strays = [name for name in listed if name not in known]
+    if strays:  # recorded since the index was read (a run commits after storing), or really unknown
+        recorded = {name for name in strays if index.snapshot(name) is not None}
+        since = min(live.values(), default=None)
+        for name in strays:
+            if name in recorded:
+                continue
+            if since is not None and _mtime(blobs.path_for(name)) >= since:
+                report.pending += 1
+                continue
             report.problems.append(Problem("unknown", name, f"{BlobStore.relative_path(name)} is not in the index"))
-    index.add_events(events)
+    if warc_dir is not None:
+        events += _verify_warcs(index, warc_dir, report, sample_percent, rng, live)
+    _record(index, events)
     return report
+
+
+def live_runs(tmp: Path) -> dict[int, float]:
+    """{run id: when its folder was made} for every run under way on this archive.
+
+    A run holds an exclusive lock on ``tmp/run-<id>-…/.lock`` as long as it lives (see
+    :func:`linkwatch.run._run_tmp`); a lock that can be taken belongs to a dead run."""
+    import fcntl
+
+    found: dict[int, float] = {}
+    for folder in tmp.glob("run-*"):
+        try:
+            fd = os.open(folder / ".lock", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:  # held: the run lives
+            run_id = folder.name.split("-")[1]
+            if run_id.isdigit():
+                found[int(run_id)] = _mtime(folder / ".lock") - 1.0  # the lock is made as the run starts
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+    return found
+
+
+def _verify_warcs(index: Index, folder: Path, report: FixityReport, sample_percent: float | None,
+                  rng: random.Random, live: dict[int, float]) -> list[Event]:
+    """Re-read WARC files: every record to its end, its digests checked, and every record the
+    index points at present. A WARC the index names and the disk lacks is *missing*."""
+    expected = index.warc_records()
+    on_disk = {p.name for p in folder.glob("*.warc.gz")} if folder.is_dir() else set()
+    names = sorted(on_disk | set(expected))
+    events = []
+    for name in _sample(names, sample_percent, rng):
+        path = folder / name
+        run_id = _run_of(name)
+        opened = folder / f"{name}.open"
+        killed = False
+        if not path.is_file():
+            if opened.is_file() and run_id in live:
+                report.pending += 1  # being written by a run under way
+                continue
+            if opened.is_file():  # a killed run's WARC: complete up to its last record, never renamed
+                path, killed = opened, True
+            elif not path.is_file():  # (not renamed into place meanwhile: then it is read)
+                problem = Problem("missing", "", f"warc/{name} is missing", name)
+                report.problems.append(problem)
+                events.append(_warc_event(problem.detail, failure=True))
+                continue
+        found, problems = read_warc(path)
+        if killed:  # its last record may be cut: only what the index points at must be there
+            problems = [p for p in problems if not p.startswith(_TAIL_PROBLEMS)]
+        report.warc_files += 1
+        report.warc_records += len(found)
+        lost = expected.get(name, set()) - set(found)
+        if lost:
+            problems.append(f"{len(lost)} record(s) the index points at are not in it "
+                            f"(e.g. {sorted(lost)[0]}): the file is incomplete")
+        for text in problems:
+            kind = "incomplete" if "incomplete" in text or "cut short" in text else "changed"
+            report.problems.append(Problem(kind, "", f"warc/{name}: {text}", name))
+        events.append(_warc_event(f"warc/{name}: " + ("; ".join(problems) if problems else
+                                  f"{len(found)} records read to their end, digests match"), failure=bool(problems)))
+    return events
+
+
+def read_warc(path: Path) -> tuple[list[str], list[str]]:
+    """(record ids read, problems) of one WARC file, each record read to its end.
+
+    Problems: a record shorter than its Content-Length (the file was cut), a block or payload
+    digest that does not match, or data that cannot be decompressed (warcio reports those on
+    stderr and reads on: captured here)."""
+    import contextlib
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    ids: list[str] = []
+    problems: list[str] = []
+    noise = io.StringIO()
+    try:
+        with open_kept(path) as fh, contextlib.redirect_stderr(noise):
+            for record in ArchiveIterator(fh, check_digests=True):
+                record_id = record.rec_headers.get_header("WARC-Record-ID") or "?"
+                stream = record.content_stream()
+                while stream.read(1 << 20):
+                    pass
+                left = getattr(record.raw_stream, "limit", 0)
+                if left:
+                    problems.append(f"record {record_id} is cut short: {left} of its {record.length} bytes are "
+                                    "missing (the file is incomplete)")
+                    break
+                checker = record.digest_checker
+                if checker.passed is False or checker.problems:
+                    problems.append(f"record {record_id}: {'; '.join(checker.problems) or 'digest does not match'}")
+                ids.append(record_id)
+    except Tampered as exc:
+        problems.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - any parse failure of a damaged file is a finding, not a crash
+        problems.append(f"unreadable after {len(ids)} records: {exc}")
+    if noise.getvalue().strip():
+        problems.append(f"damaged compressed data: {noise.getvalue().strip().splitlines()[0]}")
+    return ids, problems
+
+
+_TAIL_PROBLEMS = ("record ", "unreadable after", "damaged compressed data")
+
+
+def _warc_event(detail: str, failure: bool) -> Event:
+    return Event(at=now(), kind="fixity-check", outcome="failure" if failure else "success", agent=AGENT,
+                 detail=detail)
+
+
+def _record(index: Index, events: list[Event]) -> None:
+    """Record the checks as events, unless the archive is read-only (a preserved copy): the audit
+    stands without them."""
+    try:
+        index.add_events(events)
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc).replace(" ", "").lower():
+            raise
+
+
+def _run_of(warc_name: str) -> int | None:
+    """The run id in a run's WARC name (``linkwatch-<time>-run<N>.warc.gz``)."""
+    tail = warc_name.rsplit("-run", 1)[-1].split(".", 1)[0]
+    return int(tail) if tail.isdigit() else None
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def _check(blobs: BlobStore, sha256: str, sha512: str, size: int) -> Problem | None:
     path = blobs.path_for(sha256)
-    if not path.is_file():
+    if not path.is_file() and not path.is_symlink():
         return Problem("missing", sha256, f"{BlobStore.relative_path(sha256)} is missing")
-    got256, got512, got_size = hash_file(path)
+    try:
+        got256, got512, got_size = _hash_kept(path)
+    except Tampered as exc:
+        return Problem("changed", sha256, str(exc))
     if got256 != sha256 or got512 != sha512:
         return Problem("changed", sha256, f"{BlobStore.relative_path(sha256)} changed: now sha256 {got256}, "
                                           f"{got_size} bytes (recorded {size} bytes)")
     return None
+
+
+def _hash_kept(path: Path) -> tuple[str, str, int]:
+    """sha256, sha512 and size of a kept file (never through a symbolic link)."""
+    hasher = StreamHasher()
+    try:
+        with open_kept(path) as fh:
+            while chunk := fh.read(1 << 20):
+                hasher.update(chunk)
+        sha256, sha512 = hasher.hexdigests()
+    finally:
+        hasher.close()
+    return sha256, sha512, hasher.size
 
 
 def _sample(rows: list, percent: float | None, rng: random.Random) -> list:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from ..compare import Finding
 from ..http.client import Hop
@@ -196,8 +197,18 @@ class SchemaTooNew(Exception):
     """The index was written by a newer linkwatch (a higher schema version)."""
 
 
+class SchemaTooOld(Exception):
+    """A read-only index written by an older linkwatch: it cannot be migrated where it lies."""
+
+
+class NoArchive(Exception):
+    """A read command was pointed at a folder holding no linkwatch archive (exit 2)."""
+
+
 class Index:
     """The archive's SQLite index. One instance per thread (sqlite3 connections are not shared)."""
+
+    readonly = False  # opened with SQLite's immutable=1: nothing can be written (open_existing)
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -205,8 +216,41 @@ class Index:
             _create(self.path)
         self._connect()
 
-    def _connect(self) -> None:
-        self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+    @classmethod
+    def open_existing(cls, path: Path) -> Index:
+        """Open the index for a read command (status, history, diff, verify, export).
+
+        Never creates one: a mistyped path is :class:`NoArchive`, not a new empty archive. Where
+        the index or its folder cannot be written (a read-only mount, a preserved copy), it is
+        opened with SQLite's ``immutable=1`` — no lock, no WAL file, no write — and
+        :attr:`readonly` is set: events are then not recorded.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise NoArchive(f"no linkwatch archive at {path.parent} (no {path.name} there); "
+                            "check --archive or $LINKWATCH_ARCHIVE")
+        index = cls.__new__(cls)
+        index.path = path
+        uri = "file:" + quote(str(path.absolute()))
+        if os.access(path.parent, os.W_OK) and os.access(path, os.W_OK):
+            index._connect(uri + "?mode=rw")  # mode=rw: never creates
+            return index
+        index.readonly = True
+        index.db = sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None)
+        index.db.row_factory = sqlite3.Row
+        index._shared = _Shared()
+        version = index.schema_version
+        if version != SCHEMA_VERSION:
+            index.close()
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(f"{path}: index schema {version} is newer than this linkwatch "
+                                   f"({SCHEMA_VERSION}); upgrade linkwatch")
+            raise SchemaTooOld(f"{path}: index schema {version} is older than this linkwatch ({SCHEMA_VERSION}) "
+                               "and the archive is read-only; open a writable copy once to migrate it")
+        return index
+
+    def _connect(self, uri: str | None = None) -> None:
+        self.db = sqlite3.connect(uri or self.path, timeout=60.0, isolation_level=None, uri=uri is not None)
         self.db.row_factory = sqlite3.Row
         self._shared = _Shared()
         self.db.execute("PRAGMA busy_timeout = 60000")
@@ -354,12 +398,16 @@ class Index:
 
     # -- preservation events (PREMIS-like: what, when, outcome, agent) ------------------------
     def add_event(self, event: Event) -> None:
+        if self.readonly:  # a preserved copy: the check or export stands without its event
+            return
         with self.transaction() as db:
             db.execute("INSERT INTO events (at, kind, outcome, sha256, document_id, detail, agent) "
                        "VALUES (?,?,?,?,?,?,?)", (event.at, event.kind, event.outcome, event.sha256,
                                                   event.document_id, event.detail, event.agent))
 
     def add_events(self, events: list[Event]) -> None:
+        if self.readonly:
+            return
         with self.transaction() as db:
             db.executemany("INSERT INTO events (at, kind, outcome, sha256, document_id, detail, agent) "
                            "VALUES (?,?,?,?,?,?,?)", [(e.at, e.kind, e.outcome, e.sha256, e.document_id,
@@ -384,6 +432,16 @@ class Index:
             "WHERE sha256 = ? AND warc_record_id IS NOT NULL AND not_modified = 0 ORDER BY id LIMIT 1",
             (sha256,)).fetchone()
         return (row[0], row[1], row[2]) if row else None
+
+    def warc_records(self) -> dict[str, set[str]]:
+        """{WARC file name: the record ids observations point at in it} (what ``verify`` expects)."""
+        found: dict[str, set[str]] = {}
+        for name, record_id in self.db.execute(
+                "SELECT warc_file, warc_record_id FROM observations WHERE warc_file IS NOT NULL"):
+            ids = found.setdefault(name, set())
+            if record_id:
+                ids.add(record_id)
+        return found
 
     def latest_archived_observation(self, doc_id: str) -> Observation | None:
         """The observation that fetched the newest kept version of a document judged ``ok`` (its real

@@ -24,6 +24,13 @@ class Recorder:
         if self.warc is not None:
             self._warc(obs, findings, stored, new_snapshot)
         self.index.record(obs, findings, self.stamp if stored else None)
+        if stored and obs.sha256 in self.blobs.repaired:
+            self.blobs.repaired.discard(obs.sha256)
+            self.index.add_event(Event(
+                at=obs.observed_at, kind="repair", outcome="success", sha256=obs.sha256,
+                document_id=obs.document_id, agent=AGENT,
+                detail=f"{BlobStore.relative_path(obs.sha256)} no longer hashed to its name; replaced by the "
+                       f"bytes fetched from {obs.final_url or obs.url}, which do (sha256 and sha512)"))
         if new_snapshot and obs.sha256:
             self.index.add_event(Event(
                 at=obs.observed_at, kind="ingest", outcome="success", sha256=obs.sha256,
@@ -37,6 +44,12 @@ class Recorder:
         earlier = None if new_snapshot or not obs.sha256 else self._earlier(obs.sha256)
         obs.warc_record_id = self.warc.observation(obs, findings, body, earlier)
         obs.warc_file = self.warc.filename
+
+    def flush(self) -> None:
+        """Hand the WARC records written so far to the operating system (a process killed after
+        the index commits them must not lose them with its buffer)."""
+        if self.warc is not None:
+            self.warc.stream.flush()
 
     def _earlier(self, sha256: str) -> Earlier | None:
         row = self.index.first_warc_record(sha256)
