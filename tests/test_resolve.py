@@ -45,6 +45,39 @@ def test_unctad_code_is_a_hint_real_names_come_first() -> None:
     assert unctad_code("A/79/62–E/2024/3") == "a79d62"
 
 
+def test_unctad_files_a_yearly_publication_under_its_series_and_year() -> None:
+    # UNCTAD's real file for the World Investment Report 2024 is wir2024_en.pdf (not wird2024)
+    assert unctad_codes("UNCTAD/WIR/2024") == ["wir2024"]
+    assert primary_url("UNCTAD/WIR/2024") == "https://unctad.org/system/files/official-document/wir2024_en.pdf"
+    assert resolve("UNCTAD/WIR/2024")[-1].url.endswith("/wir2024_en.pdf")
+    assert unctad_code("UNCTAD/ALDC/AFRICA/2022") == "aldcafrica2022"
+    assert unctad_code("UNCTAD/DITC/TED/2023/1") == "ditcted2023d1"  # numbered within the year: "d"
+
+
+@pytest.mark.parametrize("symbol", ["S/RES/2768 (2025)", "S/2025/185", "A/HRC/55/1", "A/C.2/79/L.3",
+                                    "E/CN.6/2025/4", "ST/SGB/2019/8", "A/80/15 (Part I)", "A/RES/1514(XV)"])
+def test_no_unctad_file_name_for_what_unctad_does_not_publish(symbol: str) -> None:
+    assert unctad_codes(symbol) == []
+    assert all(p.resolver != "unctad" for p in resolve(symbol))
+
+
+@pytest.mark.parametrize("symbol", ["A/79/62", "E/2024/3", "A/RES/70/1", "E/RES/2023/3", "TD/B/73/5",
+                                    "E/CN.16/2024/2", "UNCTAD/WIR/2024"])
+def test_unctad_file_names_for_its_own_series_and_plenary_documents(symbol: str) -> None:
+    assert resolve(symbol)[-1].resolver == "unctad"
+
+
+def test_a_part_is_encoded_with_its_space_in_urls() -> None:
+    places = {p.resolver: p.url for p in resolve("A/80/15 (Part I)")}
+    assert places["ods"] == "https://documents.un.org/api/symbol/access?s=A/80/15%20(Part%20I)&l=en&t=pdf"
+    assert places["undocs"] == "https://undocs.org/en/A/80/15%20(Part%20I)"
+    assert "PartI" not in " ".join(places.values())
+    # a Security Council resolution's year is written unspaced, as the resolvers take it
+    assert resolve("S/RES/2768 (2025)")[1].url == "https://undocs.org/en/S/RES/2768(2025)"
+    # an UNCTAD series with a part has no file name by convention: the ODS is the primary
+    assert primary_url("TD/B/71/2 (Part I)").startswith("https://documents.un.org/api/symbol/access?s=TD/B/71/2%20")
+
+
 def test_unctad_writes_chinese_as_ch() -> None:
     assert unctad_url("a79d62", "zh").endswith("/official-document/a79d62_ch.pdf")
     assert unctad_url("a79d62", "ar").endswith("/official-document/a79d62_ar.pdf")

@@ -55,7 +55,9 @@ def resolve(symbol: str, lang: str = "en", resolvers: Resolvers = DEFAULT) -> li
     """Every place ``symbol`` can be fetched from, in order. A joint symbol resolves by its first
     part (the document is filed under each; UNCTAD names the file after the first)."""
     first = _first_part(symbol)
-    compact = first.replace(" ", "")  # "S/RES/2768(2025)": every resolver takes it unspaced
+    # "S/RES/2768(2025)": resolvers take a Security Council resolution's year unspaced; a part
+    # keeps its spaces, encoded ("A/80/15%20(Part%20I)"), never squeezed into "(PartI)".
+    compact = re.sub(r"\s+\(((?:19|20)\d\d)\)$", r"(\1)", first)
     path = quote(compact, safe="/()")
     search = quote(f'191__a:"{first}"', safe="")  # MARC 191 $a holds the symbol in the catalogue
     places = [
@@ -82,7 +84,7 @@ def primary_url(symbol: str, lang: str = "en", resolvers: Resolvers = DEFAULT) -
     """
     places = [p for p in resolve(symbol, lang, resolvers) if p.kind == "pdf"]
     if _is_unctad_series(_first_part(symbol)):
-        return next(p.url for p in places if p.resolver == "unctad")
+        return next((p.url for p in places if p.resolver == "unctad"), places[0].url)
     return places[0].url
 
 
@@ -138,6 +140,9 @@ def unctad_code(symbol: str) -> str:
     head = _CODE_PREFIXES.get(head, head)
     if sym.organ == "UNCTAD":
         head = head.removeprefix("UNCTAD/")  # UNCTAD's own documents are filed without it
+    if sym.organ == "UNCTAD" and not sym.session and re.fullmatch(r"(?:19|20)\d\d", sym.number or ""):
+        # A yearly publication is filed under its series and year: UNCTAD/WIR/2024 → wir2024.
+        return _squash(head) + sym.number + "".join(_squash(m) for m in sym.modifiers)
     code = _squash(head) + _squash(sym.session or "")
     sep = sym.doc_type.lower() if sym.numbered_type else "d"
     code += sep + _squash(sym.number or "")
@@ -148,7 +153,7 @@ def unctad_codes(symbol: str) -> list[str]:
     """File codes to try for a symbol: the convention first, then the names UNCTAD really uses for
     resolutions (``ecosoc_res_2023d3`` for E/RES/2023/3, ``A_res_78_132`` for A/RES/78/132)."""
     sym = unsymbols.parse(_first_part(symbol))
-    if sym is None:
+    if sym is None or not _unctad_publishes(sym):
         return []
     codes = [unctad_code(symbol)]
     if sym.doc_type == "RES" and not sym.bodies and sym.session and sym.number and not sym.modifiers:
@@ -157,6 +162,19 @@ def unctad_codes(symbol: str) -> list[str]:
         elif sym.organ == "A":
             codes.insert(0, f"A_res_{sym.session}_{sym.number}")
     return codes
+
+
+def _unctad_publishes(sym: unsymbols.Symbol) -> bool:
+    """True for the documents UNCTAD's file store holds: its own series (TD/…, UNCTAD/…, and
+    E/CN.16/… of the Commission on Science and Technology for Development it services) and plenary
+    documents of the General Assembly and the Economic and Social Council (reports it prepares,
+    resolutions that mandate it: a79d62, ares70d1, ecosoc_res_2023d3). Not a Security Council or
+    Human Rights Council document, nor a part of a report (its code would be the whole report's)."""
+    if sym.part and not sym.part.isdigit():
+        return False
+    if sym.organ in ("TD", "UNCTAD") or (sym.organ == "E" and sym.bodies[:1] == ("CN.16",)):
+        return True
+    return sym.organ in ("A", "E") and not sym.bodies
 
 
 def unctad_url(code: str, lang: str = "en", resolvers: Resolvers = DEFAULT) -> str:
