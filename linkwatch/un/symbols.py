@@ -57,7 +57,8 @@ PART_WORDS: dict[str, str] = {
 }
 _PART_WORD = r"(?:Premi[eè]re|Deuxi[eè]me|Troisi[eè]me|Quatri[eè]me|Cinqui[eè]me) partie" \
              r"|(?:Primera|Segunda|Tercera|Cuarta|Quinta) parte"
-_YEAR_SUFFIX = (rf"(?:[ \u00a0]?\((?:(?:19|20)\d\d|Part ?[IVX\d]+{_PART_MODIFIERS}|{_PART_WORD})\)"
+# A budget section is a part too: ``A/72/6 (Sect. 29D)``, ``A/64/6 (Sect. 28D)/Add.1``.
+_YEAR_SUFFIX = (rf"(?:[ \u00a0]?\((?:(?:19|20)\d\d|Part ?[IVX\d]+{_PART_MODIFIERS}|Sect\. ?\d+[A-Z]?|{_PART_WORD})\)"
                 rf"{_PART_MODIFIERS})")
 _SYMBOL = re.compile(rf"(?<![A-Za-z0-9/.]){_ORGAN.replace('a-z', '')}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?"
                      r"(?![A-Za-z0-9])")
@@ -212,7 +213,10 @@ def _part_case(part: str) -> str:
         return "Part " + PART_WORDS[words]
     p = re.sub(r"\s+", "", part)
     m = re.fullmatch(r"part([IVXLC]+|\d+)", p, re.IGNORECASE)
-    return "Part " + m.group(1).upper() if m else p.upper()
+    if m:
+        return "Part " + m.group(1).upper()
+    m = re.fullmatch(r"sect\.?(\d+[A-Z]?)", p, re.IGNORECASE)
+    return "Sect. " + m.group(1).upper() if m else p.upper()
 
 
 def render(symbol: Symbol) -> str:
@@ -234,7 +238,7 @@ def render(symbol: Symbol) -> str:
         # it (DP/FPA/2025/4 (Part I)/Add.1); other parts close the symbol.
         glued = _ROMAN.fullmatch(symbol.part) is not None
         part = f"({symbol.part})" if glued else f" ({symbol.part})"
-        out += part + modifiers if symbol.part.startswith("Part ") else modifiers + part
+        out += part + modifiers if symbol.part.startswith(("Part ", "Sect. ")) else modifiers + part
     else:
         out += modifiers
     return out + ("*" if symbol.reissued else "")
