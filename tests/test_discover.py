@@ -245,6 +245,9 @@ def test_continuations_and_ranges_of_written_symbols() -> None:
                        "A/AC.109/2072", "A/AC.109/2074", "A/AC.109/2075", "A/AC.109/2076", "A/AC.109/2077",
                        "A/AC.109/2078", "A/C.4/52/SR.3", "A/C.4/52/SR.4", "A/C.4/52/SR.5", "A/C.4/52/SR.6",
                        "A/C.4/52/SR.7", "E/1997/81", "E/1997/81/Add.1", "CERD/C/PER/CO/22-23"]
+    # a budget section is a document of its own, not the whole budget
+    assert _pdf_refs("document A/64/6 (Sect. 28D)/Add.1, as follows: (A/72/6 (Sect. 29D),\npara. 29D.27)",
+                     "A/79/7/Add.13")[0] == ["A/64/6 (Sect. 28D)/Add.1", "A/72/6 (Sect. 29D)"]
     # paragraphs and years after a symbol are not more documents
     assert _pdf_refs("(A/79/345, paras. 64 and 65); (A/79/345), 2024", "A/79/7/Add.13")[0] == ["A/79/345"]
 
