@@ -235,6 +235,14 @@ def test_decisions() -> None:
                      "support to the Sahel region and its decision 2024/345 of 23 July 2024", "E/2025/L.22")[0] == \
         ["E/RES/2020/2", "E/DEC/2024/345"]
     assert _pdf_refs("decision 79/505", "A/79/1")[0] == ["A/DEC/79/505"]
+    # decisions of a regular session are numbered from 101: a subsidiary body's "Decision 2025/1",
+    # reproduced in a Council report (E/2025/70, the Group of Experts on Geographical Names), is not
+    # a Council decision
+    symbols, unlisted = _pdf_refs("The following decisions adopted by the Group of Experts are brought to the\n"
+                                  "attention of the Council:\nDecision 2025/1\nAdvancing geographical names\n"
+                                  "49. Pursuant to Economic and Social Council decision 2023/338, the United Nations",
+                                  "E/2025/70")
+    assert symbols == ["E/DEC/2023/338"] and [u.text for u in unlisted] == ["decision 2025/1"]
 
 
 def test_continuations_and_ranges_of_written_symbols() -> None:
@@ -299,6 +307,13 @@ def test_a_list_goes_on_across_the_page_break_and_footnotes_come_after() -> None
     assert [(r.symbol, r.page) for r in refs] == [
         ("E/RES/1998/46", 1), ("E/RES/2007/34", 1), ("E/RES/2013/20", 1), ("E/RES/2021/11", 2),
         ("E/RES/2023/10", 2), ("E/RES/2024/7", 2), ("A/RES/69/283", 1)]
+
+
+def test_symbols_broken_after_a_slash_are_joined() -> None:
+    flow = pdf_flow("E/2025/70\ndivisional reports contained in documents GEGN.2/2025/158/CRP.158, GEGN.2/\n"
+                    "2025/58/CRP.58 and GEGN.2/2025/102/ CRP.102; the Pyla/\nPile area\n")
+    refs, _ = read_references(flow.text, own=flow.own, pages=flow.pages)
+    assert [r.symbol for r in refs] == ["GEGN.2/2025/158/CRP.158", "GEGN.2/2025/58/CRP.58", "GEGN.2/2025/102/CRP.102"]
 
 
 def test_urls_broken_at_a_line_end_are_joined_and_not_paired_with_unrelated_symbols() -> None:

@@ -427,8 +427,16 @@ def _default_organ(n: _Number, text: str, context: Context) -> str | None:
     return own
 
 
+# Decisions of a regular session are numbered from 101 up (the Assembly: 3xx elections and
+# appointments, 4xx and 5xx other decisions; the Councils: 1xx and 2xx): "decision 2025/1" of a
+# subsidiary body reproduced in a Council report is not a Council decision.
+_FIRST_DECISION = 101
+
+
 def _symbol(n: _Number, organ: str, context: Context) -> str | None:
     series = "RES" if n.kind == "resolution" else "DEC"
+    if n.kind == "decision" and n.form == "new" and n.a[:1].isdigit() and int(n.b) < _FIRST_DECISION:
+        return None
     if organ == SC:
         ok = n.form == "sc" and n.kind == "resolution" and 1946 <= int(n.b) <= context.year
         return f"S/RES/{n.a} ({n.b})" if ok else None

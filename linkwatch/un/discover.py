@@ -222,7 +222,7 @@ def pdf_flow(text: str) -> PdfFlow:
         marks.append((offset, number))
         out.append(block)
         offset += len(block) + 1
-    return PdfFlow(_join_broken_urls("\n".join(out)), own, marks)
+    return PdfFlow(_join_broken_urls(_join_broken_symbols("\n".join(out))), own, marks)
 
 
 def _own_symbols(pages: list[str]) -> list[str]:
@@ -254,6 +254,16 @@ def _furniture(line: str, own_keys: set[str]) -> bool:
 _BROKEN_URL = re.compile(
     r"(https?://[^\s<>\"]*[^\s<>\".,;:)\]])[ \t]*\n[ \t]*"
     r"(?=(?:[\w.~%/-]*[/?=&%#_][\w.~%/?=&#+-]*|[\w~%-]+\.(?:pdf|html?|aspx?|php|docx?|xlsx?))(?:[.,;:)\]]*(?:\s|$)))")
+
+
+# A symbol broken after one of its slashes ("GEGN.2/\n2025/58/CRP.58", "GEGN.2/2025/102/ CRP.102"):
+# a token with an organ prefix that ends in "/" goes on with the next piece.
+_BROKEN_SYMBOL = re.compile(
+    r"(?<![\w/.])([A-Z][A-Za-z]{0,9}(?:\.\d+)?/(?:[\w.()-]+/)*)(?:[ \t]*\n[ \t]*|[ \t]+)(?=[A-Za-z0-9])")
+
+
+def _join_broken_symbols(text: str) -> str:
+    return _BROKEN_SYMBOL.sub(r"\1", text)
 
 
 def _join_broken_urls(text: str) -> str:
