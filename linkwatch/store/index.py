@@ -129,7 +129,7 @@ class Event:
     """A preservation event, in the spirit of PREMIS: what happened to what, when, by whom, outcome."""
 
     at: str
-    kind: str  # "ingest" | "fixity-check" | "export"
+    kind: str  # "ingest" | "fixity-check" | "export" | "repair" (a damaged blob replaced by a good download)
     outcome: str  # "success" | "failure"
     detail: str
     agent: str
