@@ -154,6 +154,7 @@ def test_verify_sample_checks_a_share(site: Path, tmp_path: Path) -> None:
     linkwatch.archive(site, archive=archive, **FAST)
     report = linkwatch.verify(archive=archive, sample_percent=50)
     assert (report.checked, report.total, report.ok) == (1, 1, True)
+    assert report.warc_files == 1  # at least one WARC file of the share too
 
 
 def test_history_shows_preservation_events(site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
