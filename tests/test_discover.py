@@ -158,6 +158,9 @@ def test_source_errors(server: LocalServer, tmp_path: Path) -> None:
     with pytest.raises(SourceError) as gone:
         discover(server.url("/gone.md"))
     assert gone.value.exit_code == 3 and "404" in str(gone.value)
+    with pytest.raises(SourceError, match=r"cannot read the PDF \(timeout after 0.001 s: a long document may need "
+                                          r"a larger --timeout\)"):
+        discover(str(PDFS / "A_79_716.en.pdf"), timeout=0.001)
 
 
 def test_cli_discover(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

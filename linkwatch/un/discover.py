@@ -141,7 +141,8 @@ def _pdf_text(path: Path, timeout: float) -> str:
         try:
             return inspector.extract_text(path)
         except InspectError as exc:
-            raise SourceError(f"{path}: cannot read the PDF ({exc.kind})") from None
+            hint = f" after {timeout:g} s: a long document may need a larger --timeout" if exc.kind == "timeout" else ""
+            raise SourceError(f"{path}: cannot read the PDF ({exc.kind}{hint})") from None
 
 
 def _fetch_text(url: str, timeout: float) -> tuple[str, bool]:
