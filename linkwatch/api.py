@@ -86,10 +86,11 @@ def diff(document: str, old: str | None = None, new: str | None = None,
 def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeout: float = 60.0) -> list[tuple[str, Inspection]]:
     """Symbols, title, language and pages of local PDFs, each in the sandboxed worker. No network."""
     from .pdf.inspect import Inspector
+    from .pdf.inspect import inspect_files as inspect_all
 
     paths = [str(p) for p in _paths(files)]
     with Inspector(workers=workers, timeout=timeout) as inspector:
-        return [(p, inspector.inspect(Path(p))) for p in paths]
+        return inspect_all(paths, inspector)
 
 
 def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:

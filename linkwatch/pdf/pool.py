@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .engines import resolve_engine
@@ -222,9 +223,12 @@ class Inspector:
 
 def inspect_files(paths: Iterable[str | os.PathLike[str]],
                   inspector: Inspector | None = None) -> list[tuple[str, Inspection]]:
-    """Inspect local files (``linkwatch inspect FILE...``), in order, in sandboxed workers."""
+    """Inspect local files (``linkwatch inspect FILE...``) in sandboxed workers, all of them busy;
+    results in the order given."""
     paths = [str(p) for p in paths]
-    if inspector is not None:
-        return [(p, inspector.inspect(p)) for p in paths]
-    with Inspector(workers=1) as own:
-        return [(p, own.inspect(p)) for p in paths]
+    if inspector is None:
+        with Inspector(workers=min(2, os.cpu_count() or 1)) as own:
+            return inspect_files(paths, own)
+    # One thread per worker process keeps every worker busy; results come back in order.
+    with ThreadPoolExecutor(inspector.size) as threads:
+        return list(zip(paths, threads.map(inspector.inspect, paths)))
