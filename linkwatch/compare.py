@@ -159,6 +159,9 @@ def _content_status(doc: Document, obs: Observation) -> tuple[str, str]:
     if not doc.symbols:
         return "ok", ""  # nothing to verify against: readable PDF is all we can say
     if not ins.symbols:
+        if ins.unverified:  # a scan's OCR layer: a candidate, not evidence (linkwatch.pdf.reading)
+            return "unverified", (f"page 1's symbol reads like an OCR misreading of {' – '.join(ins.unverified)}; "
+                                  "not trusted")
         return "unverified", "no document symbol could be read on page 1"
     if not _symbols_match(doc.symbols, ins.symbols):
         return "wrong-document", f"page 1 shows {' – '.join(ins.symbols)}, not {' – '.join(doc.symbols)}" + (

@@ -1,7 +1,7 @@
 """The judgement: status now, drift since the last observation, severities."""
 from __future__ import annotations
 
-from linkwatch.compare import judge, titles_match, worst
+from linkwatch.compare import judge, status_of, titles_match, worst
 from linkwatch.http.client import Hop
 from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
@@ -117,3 +117,10 @@ def test_sniff_judges_bytes_not_labels() -> None:
     assert sniff(b"", 0) == "empty"
     assert sniff(b"PK\x03\x04", 4) == "other"
     assert sniff(b"", None) is None
+
+
+def test_an_ocr_misread_symbol_is_unverified_with_its_candidate_named() -> None:
+    scan = Inspection(symbols=[], unverified=["A/79/62"], lang="en")  # the scan's text layer read 'A/79/6Z'
+    status, finding = status_of(DOC, obs(inspection=scan))
+    assert status == "unverified"  # never wrong-document, never ok
+    assert finding is not None and "OCR misreading of A/79/62" in finding.message

@@ -170,6 +170,7 @@ _AGENDA = re.compile(
     r"|points? \d+\b.*\bordre du jour\b|пункты? \d+\b.*\bповестки\b)",
     re.IGNORECASE,
 )
+_OLD_SESSION = re.compile(r"^\s*(?:[\w-]+\s+){0,3}(?:session|sesi[oó]n)\b.{0,20}$", re.IGNORECASE)
 _SECTION = re.compile(r"^\s*(?:[IVX]+|[A-H]|\d{1,2})\.\s")  # "I. Introduction": the body has begun
 _LETTER = re.compile(r"^\s*(?:identical\s+)?(?:letters?|note verbale|notes verbales)\s+dated\b", re.IGNORECASE)
 _NOT_TEXT = re.compile(r"^\s*\*[\dA-Z]+\*\s*$|^\s*(?:GE\.)?\d{2}-\d{5}\b")  # barcode, job number
@@ -351,10 +352,11 @@ def _mostly_upper(line: str) -> bool:
 def _capitals_title(lines: list[str]) -> str | None:
     """1990s layout: after the agenda line, a title in capitals over several lines."""
     head = lines[:HEADER_LINES]
-    # Start below the agenda line, else below "Original: ENGLISH" (the end of the distribution
-    # block), so that "UNITED NATIONS" and the board's name are not taken for the title.
-    anchors = [i for i, ln in enumerate(head) if _AGENDA.search(ln)] or \
-        [i for i, ln in enumerate(head) if ln.strip().lower().startswith("original")]
+    # Start below the last of the agenda line, the session line and "Original: ENGLISH" (the end
+    # of the distribution block): the organ's and the board's names in capitals come before them
+    # ("ECONOMIC AND SOCIAL COUNCIL", "FONDS DES NATIONS UNIES POUR L'ENFANCE"), the title after.
+    anchors = [i for i, ln in enumerate(head) if _AGENDA.search(ln) or _OLD_SESSION.match(ln)
+               or ln.strip().lower().startswith("original")]
     start = anchors[-1] + 1 if anchors else 0
     block: list[str] = []
     for line in head[start:]:
