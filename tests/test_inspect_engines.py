@@ -225,3 +225,40 @@ def test_small_pdfs_skip_the_pdftotext_start_up(tmp_path: Path) -> None:
     assert small.stat().st_size < POPPLER_MIN_SIZE <= GOOD.stat().st_size
     assert read_pdf_poppler(small, str(spy)) == read_pdf(small) and not mark.exists()
     assert read_pdf_poppler(GOOD, str(spy)) == read_pdf(GOOD) and mark.exists()
+
+
+def test_structure_check_counts_pages_without_loading_every_page(tmp_path: Path) -> None:
+    """The poppler engine's pypdf side: the catalog's /Count and page 1 down the first kids; a tree
+    without /Count falls back to pypdf's full walk (and its errors)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject
+
+    from linkwatch.pdf.engines import _check_structure, _reader
+
+    for pdf in FIXTURES:
+        with _reader(pdf) as reader:
+            assert _check_structure(reader) == len(PdfReader(pdf).pages), pdf.name
+    writer = PdfWriter(clone_from=GOOD)
+    del writer.root_object["/Pages"][NameObject("/Count")]
+    odd = tmp_path / "no-count.pdf"
+    writer.write(odd)
+    with _reader(odd) as reader:
+        assert _check_structure(reader) == len(PdfReader(GOOD).pages)
+
+
+def test_inspect_files_keeps_every_worker_busy_and_keeps_the_order() -> None:
+    from linkwatch.pdf.inspect import inspect_files
+
+    seen: set[int] = set()
+    with Inspector(workers=2, engine="pypdf") as ins:
+        original = ins._call_once
+
+        def spy(message: dict, timeout: float | None) -> dict:
+            seen.update(ins.pids())
+            time.sleep(0.2)  # long enough for the second thread to take the other worker
+            return original(message, timeout)
+
+        ins._call_once = spy  # type: ignore[method-assign]
+        got = inspect_files(FIXTURES[:6], ins)
+    assert [p for p, _ in got] == [str(p) for p in FIXTURES[:6]]
+    assert len(seen) == 2
