@@ -218,6 +218,24 @@ def test_resolution_numbers_take_the_organ_from_the_text() -> None:
                      "E/2025/15/Add.1")[0] == ["E/RES/671(XXV)"]
 
 
+def test_a_bare_number_reads_as_the_organ_of_the_last_number_of_its_form() -> None:
+    # E/CN.9/2025/6: the Commission's own organ numbers by year; the Assembly was named a sentence
+    # before, for a number of the same form
+    text = ("and by the decision of the Assembly to extend the Programme of Action beyond the original "
+            "20-year time-horizon in\n2014 (resolution 65/234). The outcomes of other relevant international "
+            "conferences\nand summits are also taken into account, including the 2030 Agenda for Sustainable\n"
+            "Development (resolution 70/1), the Global Compact for Safe, Orderly and Regular\nMigration "
+            "(resolution 73/195) and the Progress Declaration of the first International\nMigration Review "
+            "Forum (resolution 76/266).")
+    assert _pdf_refs(text, "E/CN.9/2025/6")[0] == ["A/RES/65/234", "A/RES/70/1", "A/RES/73/195", "A/RES/76/266"]
+    # with nothing before it, the same number in that text is not guessed
+    assert _pdf_refs("the 2030 Agenda for Sustainable Development (resolution 70/1)", "E/CN.9/2025/6")[0] == []
+    # a number after a space in a symbol's last component
+    flow = pdf_flow("E/CN.9/2025/6\nTechnical materials (UN DESA/POP/2024/DC/NO. 10) and (UN DESA/POP/2024/TP/No. 9)\n")
+    assert [r.symbol for r in read_references(flow.text, own=flow.own, pages=flow.pages)[0]] == \
+        ["DESA/POP/2024/DC/NO.10", "DESA/POP/2024/TP/NO.9"]
+
+
 def test_every_member_of_a_list_and_a_number_on_the_next_line() -> None:
     text = ("II. Implementation of the authorizations set out in resolution\n2292 (2016) and extended in "
             "resolutions 2357 (2017), 2420\n(2018), 2473 (2019) and 2733 (2024)\n"

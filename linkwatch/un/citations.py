@@ -247,21 +247,40 @@ class _Number:
 
 def _numbered(text: str, context: Context, unattributed: list[Unattributed]) -> Iterator[Citation]:
     resolved: dict[tuple[str, str, str, str], str] = {}  # the same number is the same organ throughout
+    recent: dict[tuple[str, str], tuple[int, str]] = {}  # the organ of the last number of each form
     for group in _groups(text):
         organ = _organ(text, group, context)
         for n in group:
             key = (n.kind, n.form, n.a, n.b)
-            org = organ or resolved.get(key)
-            if organ is None and org is None:
+            org = organ or resolved.get(key) or _recent(recent, n)
+            if org is None:
                 org = _default_organ(n, text, context)
             symbol = _symbol(n, org, context) if org and org != OTHER else None
             if symbol:
                 resolved.setdefault(key, org)
+                recent[_form_class(n)] = (n.end, org)
                 yield Citation([unsymbols.normalise(symbol)], n.start, n.end)
             else:
                 unattributed.append(Unattributed(f"{n.kind} {_flat(text[n.start:n.end])}", n.start, _why(n, org)))
                 if org == OTHER:
                     resolved.setdefault(key, OTHER)
+
+
+# A number with no organ named near it, in a text that named the organ of a number of the same form
+# a few sentences before ("… the decision of the Assembly … (resolution 65/234). … the 2030 Agenda
+# (resolution 70/1)"), is read as that organ's: that is how the reader reads it.
+_RECENT = 1500
+
+
+def _form_class(n: _Number) -> tuple[str, str]:
+    if n.form == "new":
+        return n.kind, "year" if len(n.a) == 4 else "session"
+    return n.kind, n.form
+
+
+def _recent(recent: dict[tuple[str, str], tuple[int, str]], n: _Number) -> str | None:
+    last = recent.get(_form_class(n))
+    return last[1] if last and n.start - last[0] <= _RECENT else None
 
 
 def _why(n: _Number, organ: str | None) -> str:
@@ -361,7 +380,9 @@ def _adjacent_body(lead: str, context: Context) -> bool:
         return False
     rest = lead[named[-1][1]:]
     rest = rest[_NAME_TAIL.match(rest).end():]
-    return len(re.findall(r"[\w\u2019'-]+", rest)) <= 2
+    # "… Review Forum (resolution 76/266)": the parenthesis names the document the title is, not
+    # the body that issued it.
+    return "(" not in rest and len(re.findall(r"[\w\u2019'-]+", rest)) <= 2
 
 
 _OF_ORGAN = re.compile(r"(?:\s?\([^()]{0,40}\))?(?:,?\s+of\s+\d{1,2}\s+\w+\s+\d{4})?,?\s+"

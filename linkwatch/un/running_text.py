@@ -90,8 +90,12 @@ _BROKEN_SYMBOL = re.compile(
     r"(?<![\w/.])([A-Z][A-Za-z]{0,9}(?:\.\d+)?/(?:[\w.()-]+/)*)(?:[ \t]*\n[ \t]*|[ \t]+)(?=[A-Za-z0-9])")
 
 
+# A number written after a space in a symbol's last component ("UN DESA/POP/2024/DC/NO. 10").
+_SPACED_NUMBER = re.compile(r"(?<![\w/.])([A-Z][A-Za-z]{0,9}(?:\.\d+)?/(?:[\w.()-]+/)+[A-Za-z]{1,4}\.)[ \t]+(?=\d)")
+
+
 def _join_broken_symbols(text: str) -> str:
-    return _BROKEN_SYMBOL.sub(r"\1", text)
+    return _SPACED_NUMBER.sub(r"\1", _BROKEN_SYMBOL.sub(r"\1", text))
 
 
 def _join_broken_urls(text: str) -> str:
