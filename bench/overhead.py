@@ -1,44 +1,46 @@
-"""The non-HTTP share of a big run, stage by stage, with the fetcher replaced by canned answers.
+"""The non-HTTP share of a big run, stage by stage, with the network replaced by canned answers.
 
-    python bench/overhead.py MANIFEST ARCHIVE [--full] [--runs N]
+    python bench/overhead.py MANIFEST ARCHIVE [--full] [--runs N] [--format json] [--cpu]
 
-Does what ``linkwatch check MANIFEST --availability-only --format json`` does (``--full``: a full
-check, each PDF answered as a 700-byte generated PDF without inspecting it) minus the network:
-each URL gets a canned FetchResult shaped like the bench site's answer (/doc/ and /slow/ 200 PDF,
-/page/ 200 HTML, /missing/ 404, /moved/ 301 then 200). Prints seconds (wall, or CPU with --cpu) per stage for each run
-(run 1 on a fresh ARCHIVE is a first run, the next ones are re-runs) and the peak RSS.
+Runs what ``linkwatch check MANIFEST --availability-only --format json`` runs — the real
+``linkwatch.run`` pipeline, in this process — with the two HTTP clients (the bulk ``Prober`` and
+the thread-pool ``Fetcher``) replaced by canned answers shaped like the bench site's: /doc/ and
+/slow/ 200 PDF, /page/ 200 HTML, /missing/ 404, /moved/ 301 then 200; a conditional request
+answers 304. ``--full``: a full check (bodies' facts canned, nothing inspected). Prints, per run
+(run 1 on a fresh ARCHIVE is a first run, the next ones re-runs), the main thread's seconds (wall,
+or CPU with --cpu) in each serial stage — manifest, plan, record (recording and the report line),
+report (rendering) — the total, and at the end the process's peak RSS.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import resource
 import shutil
 import sys
+import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 T0 = time.perf_counter()
 from linkwatch import __version__  # noqa: E402
+from linkwatch import plan as lwplan  # noqa: E402
 from linkwatch import run as lwrun  # noqa: E402
-from linkwatch.compare import judge  # noqa: E402
-from linkwatch.http.client import FetchResult, Hop
-from linkwatch.report.formats import render  # noqa: E402
-from linkwatch.manifest import load_all  # noqa: E402
-from linkwatch.observation import Observation  # noqa: E402
-from linkwatch.plan import plan  # noqa: E402
+from linkwatch.http.client import FetchResult, Hop  # noqa: E402
+from linkwatch.report import formats  # noqa: E402
 from linkwatch.store.record import Recorder  # noqa: E402
-from linkwatch.report import Report  # noqa: E402
 from linkwatch.timestamps import now  # noqa: E402
 
 T_IMPORT = time.perf_counter() - T0
-RSS = False  # --rss: the resident set after each stage
-CPU = False  # --cpu: CPU seconds instead of wall (steadier on a shared machine)
 BATCH = 64  # what finishes together with --concurrency 64, roughly
+SPENT: dict[str, float] = defaultdict(float)
+CLOCK = time.perf_counter
 
 
-def canned(url: str, full: bool) -> FetchResult:
+def canned(url: str, full: bool, etag: str | None = None) -> FetchResult:
     headers = {"Server": "nginx", "Date": "Thu, 01 Jan 2026 00:00:00 GMT", "Connection": "keep-alive",
                "LinkChecker": "bench"}
     req = {"User-Agent": f"linkwatch/{__version__}", "Accept": "application/pdf,text/html;q=0.9,*/*;q=0.8"}
@@ -52,6 +54,10 @@ def canned(url: str, full: bool) -> FetchResult:
     if "/moved/" in url:
         final = url.replace("/moved/", "/doc/")
         redirects = [Hop(url, 301, final)]
+    if etag is not None:
+        return FetchResult(url, stamp, final_url=final, http_status=304, redirects=redirects, etag=etag,
+                           not_modified=True, elapsed=0.001, request_headers=req, response_headers=headers,
+                           reason="Not Modified", remote_addr="127.0.0.1")
     html = "/page/" in url
     ctype = "text/html" if html else "application/pdf"
     result = FetchResult(url, stamp, final_url=final, http_status=200, redirects=redirects, content_type=ctype,
@@ -67,81 +73,130 @@ def canned(url: str, full: bool) -> FetchResult:
     return result
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize() / 1024**2
+class CannedFetcher:
+    """Stands in for fetch.Fetcher: every answer canned."""
+
+    full = False
+
+    def __init__(self, *_a: object, **_k: object) -> None:
+        pass
+
+    def __enter__(self) -> CannedFetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def fetch(self, url: str, _tmp: Path, etag: str | None = None, last_modified: str | None = None,
+              **_k: object) -> FetchResult:
+        return canned(url, self.full, etag)
+
+    def probe(self, url: str) -> FetchResult:
+        return canned(url, False)
 
 
-def one_run(manifest: str, archive: Path, full: bool, out: Path) -> dict[str, float]:
-    t: dict[str, float] = {}
-    clock = time.process_time if CPU else time.perf_counter
-    mark = clock()
+class CannedProber:
+    """Stands in for fetch.Prober: reads its work as the real one does and answers in batches."""
 
-    def lap(name: str) -> None:
-        nonlocal mark
-        now_ = clock()
-        t[name] = now_ - mark
-        mark = now_
-        if RSS:
-            t[name + " MB"] = _rss_mb()
+    def __init__(self, *_a: object, **_k: object) -> None:
+        pass
 
-    manifests = load_all([manifest])
-    documents = [d for m in manifests for d in m.documents]
-    lap("manifest")
-    store = lwrun.Archive(archive)
-    started = now()
-    index = store.index
-    run_id = index.start_run("check", started, __version__, [m.path for m in manifests])
-    index.upsert_documents(documents, started)
-    lap("open+upsert")
-    tasks = plan(documents, index, False, store.blobs.has, transient=2)
-    lap("plan")
-    outcomes = []
-    for task in tasks:
-        obs = Observation.from_fetch(task.document.id, canned(task.document.url, full), __version__)
-        status, findings = judge(task.document, obs, task.previous, streak=task.streak, transient=2,
-                                 availability_only=not full)
-        obs.status = status
-        outcomes.append((task, obs, findings))
-    lap("judge (workers)")
-    recorder = Recorder(index, store.blobs, None, started)
-    results = []
-    for i in range(0, len(outcomes), BATCH):
-        with index.transaction():
-            for task, obs, findings in outcomes[i:i + BATCH]:
-                obs.run_id = run_id
-                recorder.record(obs, findings, False)
-                results.append(lwrun.to_result(task.document, obs, findings, task.previous, index))
-    lap("record+to_result")
-    report = Report(run_id=run_id, command="check", started_at=started, finished_at=now(), tool_version=__version__,
-                    manifests=[m.path for m in manifests], documents=results, archive=str(archive))
-    index.finish_run(run_id, report.finished_at, report.exit_code("error"))
-    text = render(report, "json")
-    out.write_text(text, encoding="utf-8")
-    lap("report json")
-    store.close()
-    t["total"] = sum(v for k, v in t.items() if not k.endswith("MB"))
-    return t
+    def probe_all(self, items):  # type: ignore[no-untyped-def]
+        return self._all(((key, url, None) for key, url in items), False)
+
+    def revalidate_all(self, items):  # type: ignore[no-untyped-def]
+        return self._all(((key, url, etag) for key, url, etag, _lm in items), CannedFetcher.full)
+
+    def _all(self, items, full):  # type: ignore[no-untyped-def]
+        batch = []
+        for key, url, etag in items:
+            batch.append((key, canned(url, full, etag)))
+            if len(batch) == BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+def timed(stage: str, fn):  # type: ignore[no-untyped-def]
+    """``fn``, adding the main thread's time inside it to SPENT[stage] (worker threads not counted)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if threading.current_thread() is not threading.main_thread():
+            return fn(*args, **kwargs)
+        t = CLOCK()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            SPENT[stage] += CLOCK() - t
+    return wrapper
+
+
+def timed_iter(stage: str, fn):  # type: ignore[no-untyped-def]
+    """Like :func:`timed` for a function returning an iterator: each ``next`` is timed."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        it = iter(timed(stage, fn)(*args, **kwargs))
+        step = timed(stage, it.__next__)
+        while True:
+            try:
+                yield step()
+            except StopIteration:
+                return
+    return wrapper
+
+
+def instrument() -> None:
+    lwrun.Fetcher = CannedFetcher
+    lwrun.Prober = CannedProber
+    lwrun.load_all = timed("manifest", lwrun.load_all)
+    for name in ("plan", "plan_one", "plan_each"):  # whichever the pipeline calls
+        if hasattr(lwrun, name):
+            fn = getattr(lwrun, name)
+            setattr(lwrun, name, (timed_iter if name == "plan_each" else timed)("plan", fn))
+    Recorder.record = timed("record", Recorder.record)
+    lwrun.to_result = timed("record", lwrun.to_result)
+
+
+def one_run(manifest: str, archive: Path, fmt: str, full: bool, out: Path) -> dict[str, float]:
+    SPENT.clear()
+    t = CLOCK()
+    options = lwrun.Options(archive=archive, concurrency=64, per_host=64, min_interval=0, progress=False,
+                            availability_only=not full)
+    report = lwrun._execute([manifest], options, "check")
+    SPENT["run"] = CLOCK() - t
+    t = CLOCK()
+    with open(out, "w", encoding="utf-8") as stream:
+        formats.write(report, fmt, stream, archive=archive, output=out)
+    SPENT["report"] = CLOCK() - t
+    del report
+    SPENT["total"] = SPENT["run"] + SPENT["report"]
+    return dict(SPENT)
 
 
 def main() -> None:
+    global CLOCK
     ap = argparse.ArgumentParser()
     ap.add_argument("manifest")
     ap.add_argument("archive", type=Path)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--format", default="json", choices=formats.FORMATS)
     ap.add_argument("--keep", action="store_true", help="do not delete ARCHIVE first")
-    ap.add_argument("--rss", action="store_true", help="print the resident set after each stage")
-    ap.add_argument("--cpu", action="store_true", help="CPU seconds per stage instead of wall seconds")
+    ap.add_argument("--cpu", action="store_true", help="the main thread's CPU seconds instead of wall seconds")
     args = ap.parse_args()
-    global RSS, CPU
-    RSS, CPU = args.rss, args.cpu
+    if args.cpu:
+        CLOCK = time.thread_time
+    CannedFetcher.full = args.full
+    instrument()
     if not args.keep:
         shutil.rmtree(args.archive, ignore_errors=True)
     print(f"imports {T_IMPORT:.3f} s")
     for n in range(args.runs):
-        t = one_run(args.manifest, args.archive, args.full, Path("/tmp/overhead-report.json"))
-        print(f"run {n + 1}: " + "  ".join(f"{k} {v:.3f}" for k, v in t.items()))
+        t = one_run(args.manifest, args.archive, args.format, args.full, Path("/tmp/overhead-report.out"))
+        serial = t.get("manifest", 0) + t.get("plan", 0) + t.get("report", 0)
+        print(f"run {n + 1}: " + "  ".join(f"{k} {t.get(k, 0):.3f}" for k in ("manifest", "plan", "record", "report"))
+              + f"  serial {serial:.3f}  total {t['total']:.3f}", flush=True)
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
