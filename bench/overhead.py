@@ -154,6 +154,8 @@ def instrument() -> None:
         if hasattr(lwrun, name):
             fn = getattr(lwrun, name)
             setattr(lwrun, name, (timed_iter if name == "plan_each" else timed)("plan", fn))
+    if hasattr(lwplan, "Planner"):  # a run plans each document as it goes
+        lwplan.Planner.__call__ = timed("plan", lwplan.Planner.__call__)
     Recorder.record = timed("record", Recorder.record)
     lwrun.to_result = timed("record", lwrun.to_result)
 
@@ -193,7 +195,7 @@ def main() -> None:
         shutil.rmtree(args.archive, ignore_errors=True)
     print(f"imports {T_IMPORT:.3f} s")
     for n in range(args.runs):
-        t = one_run(args.manifest, args.archive, args.format, args.full, Path("/tmp/overhead-report.out"))
+        t = one_run(args.manifest, args.archive, args.format, args.full, args.archive.with_name(args.archive.name + ".report"))
         serial = t.get("manifest", 0) + t.get("plan", 0) + t.get("report", 0)
         print(f"run {n + 1}: " + "  ".join(f"{k} {t.get(k, 0):.3f}" for k in ("manifest", "plan", "record", "report"))
               + f"  serial {serial:.3f}  total {t['total']:.3f}", flush=True)

@@ -1,7 +1,9 @@
 """Plan a run: for each document, what the index already knows (previous observation, validators).
 
-Reading the index here, once, in the main thread keeps the fetch workers free of database access
-and keeps each stage ignorant of the ones after it.
+Reading the index here, in the main thread, keeps the fetch workers free of database access and
+keeps each stage ignorant of the ones after it. A run plans one document at a time, a window ahead
+of the fetching (:class:`Planner`): only the tasks in flight hold what the index said, whatever the
+size of the manifest.
 """
 from __future__ import annotations
 
@@ -34,6 +36,36 @@ class Task:
     # Transient failures (compare.is_transient) right before this run, after an ok; None when the
     # document was not ok before them (or not within reach). See compare.judge.
     streak: int | None = None
+    position: int = 0  # the document's place in the run's manifests (the report's order)
+
+
+class Planner:
+    """Plans one document at a time: ``planner(doc, position)`` is the :class:`Task` that
+    :func:`plan` would give for ``doc``."""
+
+    def __init__(self, index: Index, keep_bytes: bool, has_blob: Callable[[str], bool],
+                 lookback: Callable[[Document], bool] = lambda _doc: False, transient: int = 1) -> None:
+        self.index, self.keep_bytes, self.has_blob = index, keep_bytes, has_blob
+        self.lookback, self.transient = lookback, transient
+
+    def __call__(self, doc: Document, position: int = 0) -> Task:
+        index, transient = self.index, self.transient
+        # One query for the latest observation and the statuses before it (the transient rule).
+        latest, recent = index.latest_with_recent(doc.id, transient if transient > 1 else 1)
+        content = _ContentSeen(index, doc.id, latest)
+        task = Task(doc, previous=_with_content(content, latest), position=position)
+        if self.lookback(doc):
+            task.last_good_at, task.archived_sha256 = index.last_good(doc.id)
+        if transient > 1:
+            task.streak = failure_streak(recent)
+        for url in doc.urls:
+            seen = content.at(url)
+            if seen is None or not (seen.etag or seen.last_modified):
+                continue
+            if self.keep_bytes and not (seen.sha256 and self.has_blob(seen.sha256)):
+                continue
+            task.validators[url] = seen
+        return task
 
 
 def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Callable[[str], bool],
@@ -43,25 +75,8 @@ def plan(documents: list[Document], index: Index, keep_bytes: bool, has_blob: Ca
     With ``keep_bytes`` (``linkwatch archive``), a URL is only asked conditionally when its last
     version's bytes are in the blob store: a 304 must not leave an archive without the bytes.
     """
-    tasks = []
-    for doc in documents:
-        # One query for the latest observation and the statuses before it (the transient rule).
-        latest, recent = index.latest_with_recent(doc.id, transient if transient > 1 else 1)
-        content = _ContentSeen(index, doc.id, latest)
-        task = Task(doc, previous=_with_content(content, latest))
-        if lookback(doc):
-            task.last_good_at, task.archived_sha256 = index.last_good(doc.id)
-        if transient > 1:
-            task.streak = failure_streak(recent)
-        for url in doc.urls:
-            seen = content.at(url)
-            if seen is None or not (seen.etag or seen.last_modified):
-                continue
-            if keep_bytes and not (seen.sha256 and has_blob(seen.sha256)):
-                continue
-            task.validators[url] = seen
-        tasks.append(task)
-    return tasks
+    planner = Planner(index, keep_bytes, has_blob, lookback, transient)
+    return [planner(doc, i) for i, doc in enumerate(documents)]
 
 
 class _ContentSeen:

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .store.blobs import BlobStore
 from .compare import Finding, worst
-from .http.client import FetchConfig
+from .http.client import FetchConfig, FetchResult
 from .http.fetcher import Fetcher
 from .http.prober import Prober
 from .http.probe_process import warm_prober
@@ -29,10 +31,11 @@ from .pdf.inspect import Inspector
 from .manifest import Document, load_all
 from .observation import Observation
 from .observe import Observer, Outcome
-from .plan import Task, plan
+from .plan import Planner, Task
 from .progress import Progress
 from .store.record import Recorder
 from .report.model import DocumentResult, Report
+from .report.spool import ResultSpool
 from .un.resolve import DEFAULT as DEFAULT_RESOLVERS
 from .un.resolve import Resolvers
 from .schedule import by_host
@@ -146,15 +149,17 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
         index = archive.index
         run_id = index.start_run(command, started, __version__, [m.path for m in manifests])
         index.upsert_documents(documents, started)
-        tasks = plan(documents, index, keep_bytes, archive.blobs.has, lambda d: options.suggest or d.suggest,
-                     transient=options.transient)
+        # Planned a window ahead of the fetching (_observe_all), not all up front: a run holds what
+        # the index says of the documents in flight only.
+        planner = Planner(index, keep_bytes, archive.blobs.has, lambda d: options.suggest or d.suggest,
+                          transient=options.transient)
         # Each run downloads into its own folder: two runs on one archive never touch each other's
         # partial files, and whatever a killed run leaves there is never trusted.
         run_tmp, run_lock = _run_tmp(archive.tmp, run_id)
         try:
             with _warc_log(archive, keep_bytes, started, run_id) as warc:
                 recorder = Recorder(index, archive.blobs, warc, started)
-                results = _observe_all(tasks, options, archive, recorder, run_tmp, keep_bytes, run_id)
+                results = _observe_all(documents, planner, options, archive, recorder, run_tmp, keep_bytes, run_id)
         finally:
             shutil.rmtree(run_tmp, ignore_errors=True)
             os.close(run_lock)
@@ -252,28 +257,31 @@ def _warc_log(archive: Archive, keep_bytes: bool, started: str, run_id: int) -> 
         yield log
 
 
-def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder: Recorder, tmp: Path,
-                 keep_bytes: bool, run_id: int) -> list[DocumentResult]:
-    results: dict[int, DocumentResult] = {}
-    order = {id(t): i for i, t in enumerate(tasks)}
+def _observe_all(documents: list[Document], planner: Planner, options: Options, archive: Archive,
+                 recorder: Recorder, tmp: Path, keep_bytes: bool, run_id: int) -> ResultSpool:
+    # Report lines go to disk as they are made (report.spool), read back in manifest order.
+    results = ResultSpool(len(documents), archive.tmp)
     workers = max(1, min(options.concurrency, os.cpu_count() or 1))
-    suggesting = options.suggest or any(t.document.suggest for t in tasks)
+    suggesting = options.suggest or any(d.suggest for d in documents)
     with Fetcher(options.fetch_config()) as fetcher, \
             open_wayback(suggesting, options.fetch_config(), tmp, options.cdx_url, options.replay_url) as wayback, \
             Inspector(workers=workers, timeout=options.inspect_timeout, memory_mb=options.inspect_memory_mb) as inspector, \
-            Progress(options.progress, len(tasks)) as advance:
+            Progress(options.progress, len(documents)) as advance:
         observer = Observer(fetcher, inspector, archive.blobs, tmp, keep_bytes=keep_bytes,
                             transient=options.transient, availability_only=options.availability_only,
                             wayback=wayback, suggest=options.suggest)
         # Fetched host by host in turn (linkwatch.schedule): a manifest listed host by host must not
         # leave every worker waiting on one host's politeness. Results still come back in manifest order.
-        probe, revalidate, rest = (list(by_host(part, _first_url))
-                                   for part in _bulk_tasks(tasks, options, suggesting))
+        probe, revalidate, rest = (list(by_host(part, lambda p: _first_url(documents[p])))
+                                   for part in _bulk_positions(documents, options, suggesting))
         prober = Prober(options.fetch_config(), options.concurrency, process=True)
-        changed: list[Task] = []  # revalidated, not 304: fetched in full by the thread pool
+        window = max(256, 4 * options.concurrency)  # tasks planned ahead of the Prober
+        plan_at = _PlanAt(documents, planner)
+        changed: list[int] = []  # revalidated, not 304: fetched in full by the thread pool
         batches = itertools.chain(
-            _probed(observer, prober, probe), _revalidated(observer, prober, revalidate, changed),
-            _bounded_map(advance.watch(observer.observe), itertools.chain(rest, changed), options.concurrency))
+            _probed(observer, prober, plan_at.each(probe), window),
+            _revalidated(observer, prober, plan_at.with_validators(revalidate, rest), changed, window),
+            _bounded_map(advance.watch(observer.observe), plan_at.later(rest, changed), options.concurrency))
         for batch in batches:
             # Whatever finished together is recorded in one transaction: one commit per batch,
             # not per document (never waiting for more: a crash loses nothing that had finished).
@@ -286,68 +294,148 @@ def _observe_all(tasks: list[Task], options: Options, archive: Archive, recorder
                     if outcome.memento is not None:
                         m = outcome.memento
                         result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
-                    results[order[id(outcome.task)]] = result
-                    # Judged and reported: what the index said before is no longer needed (~10 MB
-                    # at 10,000 documents).
-                    outcome.task.previous, outcome.task.validators = None, {}
+                    results.put(outcome.task.position, result)
                 recorder.flush()  # before the commit: the index never points at WARC records still in a buffer
             for outcome in batch:
                 advance(outcome.task.document.id, outcome.observation)
-    return [results[i] for i in sorted(results)]
+    return results.seal()
 
 
-def _bulk_tasks(tasks: list[Task], options: Options,
-                suggesting: bool) -> tuple[list[Task], list[Task], list[Task]]:
-    """(availability checks, conditional requests, the rest): what goes through the bulk
-    :class:`~linkwatch.http.prober.Prober`, and what through the thread pool.
+def _bulk_positions(documents: list[Document], options: Options,
+                    suggesting: bool) -> tuple[list[int], list[int], list[int]]:
+    """(availability checks, candidates for conditional requests, the rest), as positions in
+    ``documents``: what goes through the bulk :class:`~linkwatch.http.prober.Prober`, and what
+    through the thread pool.
 
     On the Prober's event loop (in a child process) a request costs a third of the thread pool's
     and none of this process's time (bench/RESULTS.md). So in bulk: availability checks, and
     documents with validators (a re-run: mostly 304s; those that changed are fetched in full
-    afterwards). Mirrors (tried one after another), web-archive suggestions and first fetches of a
-    body take the thread pool."""
+    afterwards; candidates found to have none when planned join the rest). Mirrors (tried one
+    after another), web-archive suggestions and first fetches of a body take the thread pool."""
     if suggesting:
-        return [], [], tasks
-    bulk: list[Task] = []
-    rest: list[Task] = []
-    for t in tasks:
-        single = len(t.document.urls) == 1
-        (bulk if single and (options.availability_only or t.document.urls[0] in t.validators) else rest).append(t)
-    return (bulk, [], rest) if options.availability_only else ([], bulk, rest)
+        return [], [], list(range(len(documents)))
+    single: list[int] = []
+    rest: list[int] = []
+    for p, doc in enumerate(documents):
+        (rest if doc.mirrors else single).append(p)
+    return (single, [], rest) if options.availability_only else ([], single, rest)
 
 
-def _first_url(task: Task) -> str:
-    return task.document.urls[0] if task.document.urls else ""
+def _first_url(doc: Document) -> str:
+    return doc.urls[0] if doc.urls else ""
 
 
-def _probed(observer: Observer, prober: Prober, tasks: list[Task]) -> Iterator[list[Outcome]]:
+class _PlanAt:
+    """Tasks for positions in ``documents``, planned (in this, the main thread) when they are
+    about to be fetched."""
+
+    def __init__(self, documents: list[Document], planner: Planner) -> None:
+        self.documents, self.planner = documents, planner
+        # Positions planned once already and found to have no history at all: their task is the
+        # empty Task, no need to ask the index twice (a first run's every document).
+        self.fresh: set[int] = set()
+
+    def each(self, positions: list[int]) -> Iterator[Task]:
+        for p in positions:
+            yield self.planner(self.documents[p], p)
+
+    def with_validators(self, positions: list[int], others: list[int]) -> Iterator[Task]:
+        """The tasks of ``positions`` that have validators for their URL; the others join ``others``."""
+        for task in self.each(positions):
+            if task.document.urls[0] in task.validators:
+                yield task
+            else:
+                others.append(task.position)
+                if task.previous is None:
+                    self.fresh.add(task.position)
+
+    def later(self, rest: list[int], changed: list[int]) -> Iterator[Task]:
+        """The thread pool's tasks: ``rest`` host by host, then ``changed`` (filled meanwhile)."""
+        documents = self.documents
+        for p in itertools.chain(by_host(rest, lambda p: _first_url(documents[p])), changed):
+            yield Task(documents[p], position=p) if p in self.fresh else self.planner(documents[p], p)
+
+
+class _Ahead:
+    """Work for another thread (the Prober's feeder) made in this one, a bounded window ahead:
+    :meth:`top_up` after each batch of results keeps ``window`` items out; the other thread reads
+    :meth:`items`. ``window`` must exceed the Prober's concurrency (its reader blocks for more)."""
+
+    _END = object()
+
+    def __init__(self, source: Iterator[Any], window: int) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._source, self._window, self._out, self._ended = source, window, 0, False
+
+    def items(self) -> Iterator[Any]:
+        while (item := self._queue.get()) is not self._END:
+            yield item
+
+    def top_up(self, done: int = 0) -> None:
+        self._out -= done
+        while not self._ended and self._out < self._window:
+            item = next(self._source, self._END)
+            self._queue.put(item)
+            self._ended = item is self._END
+            self._out += 1
+
+    def close(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._queue.put(self._END)
+
+
+def _in_bulk(call: Callable[[Iterator[Any]], Iterator[list[tuple[int, FetchResult]]]], tasks: Iterator[Task],
+             request: Callable[[Task], tuple[Any, ...]], window: int) -> Iterator[list[tuple[Task, FetchResult]]]:
+    """``call`` (a Prober method) over ``tasks``, planned a window ahead: (task, result) batches."""
+    pending: dict[int, Task] = {}
+
+    def work() -> Iterator[tuple[Any, ...]]:
+        for task in tasks:
+            pending[task.position] = task
+            yield (task.position, *request(task))
+
+    ahead = _Ahead(work(), window)
+    ahead.top_up()
+    if not pending:
+        return
+    results = call(ahead.items())
+    try:
+        for batch in results:
+            done = [(pending.pop(p), fetched) for p, fetched in batch]
+            ahead.top_up(len(done))
+            yield done
+    finally:
+        ahead.close()
+        results.close()  # type: ignore[attr-defined]
+
+
+def _probed(observer: Observer, prober: Prober, tasks: Iterator[Task], window: int) -> Iterator[list[Outcome]]:
     """Outcomes of the bulk availability path, in batches as they complete."""
-    if not tasks:
-        return
-    for batch in prober.probe_all((i, t.document.urls[0]) for i, t in enumerate(tasks)):
-        yield [observer.checked(tasks[i], fetched) for i, fetched in batch]
+    for batch in _in_bulk(prober.probe_all, tasks, lambda t: (t.document.urls[0],), window):
+        yield [observer.checked(task, fetched) for task, fetched in batch]
 
 
-def _revalidated(observer: Observer, prober: Prober, tasks: list[Task],
-                 changed: list[Task]) -> Iterator[list[Outcome]]:
-    """Outcomes of bulk conditional requests; the tasks whose document changed go to ``changed``."""
-    if not tasks:
-        return
-    items = ((i, t.document.urls[0], v.etag, v.last_modified)
-             for i, t in enumerate(tasks) for v in [t.validators[t.document.urls[0]]])
-    for batch in prober.revalidate_all(items):
+def _revalidated(observer: Observer, prober: Prober, tasks: Iterator[Task], changed: list[int],
+                 window: int) -> Iterator[list[Outcome]]:
+    """Outcomes of bulk conditional requests; the positions whose document changed go to ``changed``."""
+    def request(t: Task) -> tuple[str, str | None, str | None]:
+        v = t.validators[t.document.urls[0]]
+        return t.document.urls[0], v.etag, v.last_modified
+
+    for batch in _in_bulk(prober.revalidate_all, tasks, request, window):
         outcomes = []
-        for i, fetched in batch:
-            outcome = observer.revalidated(tasks[i], fetched)
+        for task, fetched in batch:
+            outcome = observer.revalidated(task, fetched)
             if outcome is None:
-                changed.append(tasks[i])
+                changed.append(task.position)
             else:
                 outcomes.append(outcome)
         if outcomes:
             yield outcomes
 
 
-def _bounded_map(fn: object, tasks: list[Task], concurrency: int) -> Iterator[list[Outcome]]:
+def _bounded_map(fn: object, tasks: Iterable[Task], concurrency: int) -> Iterator[list[Outcome]]:
     """Like ``executor.map`` but with a bounded window, so a 10,000-line manifest holds
     ~2×concurrency pending futures, not 10,000; yields lists of the outcomes that completed
     together, in completion order."""

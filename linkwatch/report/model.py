@@ -7,6 +7,7 @@ public contract described by ``docs/report-schema.json`` and ``docs/report.md``;
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -195,7 +196,7 @@ class Report:
     finished_at: str
     tool_version: str
     manifests: list[str]
-    documents: list[DocumentResult]
+    documents: Sequence[DocumentResult]  # a list, or a run's ResultSpool (read back from disk)
     archive: str | None = None  # the archive folder as given: archived_path is relative to it
 
     def counts(self) -> dict[str, Any]:
@@ -209,10 +210,10 @@ class Report:
         by_status = dict.fromkeys(REPORT_STATUSES, 0)
         by_severity = dict.fromkeys(SEVERITIES, 0)
         n_findings = 0
-        for doc in self.documents:
-            by_status[doc.status] = by_status.get(doc.status, 0) + 1
-            for f in doc.findings:
-                by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
+        for status, severities, _worst in _briefs(self.documents):
+            by_status[status] = by_status.get(status, 0) + 1
+            for severity in severities:
+                by_severity[severity] = by_severity.get(severity, 0) + 1
                 n_findings += 1
         return {
             "documents": len(self.documents),
@@ -223,7 +224,7 @@ class Report:
 
     def worst_severity(self) -> str | None:
         """Highest severity of any finding in the run, None when there are no findings."""
-        return max_severity([d.worst_severity() for d in self.documents])
+        return max_severity([worst for _status, _severities, worst in _briefs(self.documents)])
 
     def exit_code(self, fail_on: str) -> int:
         """Process exit code for `--fail-on`: 1 when any finding is at or above it, else 0.
@@ -290,6 +291,15 @@ class Report:
             )
         except KeyError as exc:
             raise ValueError(f"report is missing {exc.args[0]!r}") from None
+
+
+def _briefs(documents: Sequence[DocumentResult]) -> Iterable[tuple[str, tuple[str, ...] | list[str], str | None]]:
+    """(status, finding severities, worst severity) of each document: what counts and exit codes
+    need, read from a :class:`~.spool.ResultSpool`'s memory without reading its lines back."""
+    briefs = getattr(documents, "briefs", None)
+    if briefs is not None:
+        return briefs()
+    return ((d.status, [f.severity for f in d.findings], d.worst_severity()) for d in documents)
 
 
 def _field_names(cls: type) -> tuple[str, ...]:

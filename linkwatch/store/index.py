@@ -321,8 +321,8 @@ class Index:
                    ON CONFLICT(id) DO UPDATE SET manifest=excluded.manifest, line=excluded.line,
                      kind=excluded.kind, symbols=excluded.symbols, title=excluded.title, lang=excluded.lang,
                      url=excluded.url, updated_at=excluded.updated_at""",
-                [(d.id, d.manifest, d.line, d.kind, json.dumps(list(d.symbols)), d.title, d.lang, d.url, now)
-                 for d in documents])
+                ((d.id, d.manifest, d.line, d.kind, json.dumps(list(d.symbols)), d.title, d.lang, d.url, now)
+                 for d in documents))  # a generator: 100,000 rows are never all in memory
 
     def document(self, doc_id: str) -> Document | None:
         row = self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
