@@ -6,7 +6,6 @@ above it; 2 bad usage or a bad manifest; 3 the run itself failed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -244,7 +243,7 @@ def _emit(report: Report, args: argparse.Namespace) -> int:
     _write_with(lambda stream: write(report, args.format, stream, color=to_terminal and not os.environ.get("NO_COLOR"),
                                      width=_width() if to_terminal else None, fail_on=args.fail_on,
                                      archive=getattr(args, "archive", None), output=args.output,
-                                     problems_only=quiet), args.output)
+                                     problems_only=quiet), args.output, commands=args.format == "github")
     return report.exit_code(args.fail_on)
 
 
@@ -296,7 +295,7 @@ def _history(args: argparse.Namespace) -> int:
     events = api.events(doc.id, archive=args.archive)
     if args.format == "json":
         data = {**_history_json(doc, entries), "events": [asdict(e) for e in events]}
-        _write(json.dumps(data, indent=2, ensure_ascii=False), None)
+        _write(_json(data), None)
     else:
         _write(_history_table(doc, entries) + _events_table(events), None)
     return EXIT_OK
@@ -315,10 +314,9 @@ def _verify(args: argparse.Namespace) -> int:
 
     result = api.verify(archive=args.archive, sample_percent=args.sample)
     if args.format == "json":
-        _write(json.dumps({"checked": result.checked, "total": result.total, "sample_percent": result.sample_percent,
-                           "warc_files": result.warc_files, "warc_records": result.warc_records,
-                           "pending": result.pending, "problems": [asdict(p) for p in result.problems]},
-                          indent=2), None)
+        _write(_json({"checked": result.checked, "total": result.total, "sample_percent": result.sample_percent,
+                      "warc_files": result.warc_files, "warc_records": result.warc_records,
+                      "pending": result.pending, "problems": [asdict(p) for p in result.problems]}), None)
     else:
         scope = f"{result.checked} of {result.total} snapshots" if args.sample else f"{result.checked} snapshots"
         scope += f" and {result.warc_records} records in {result.warc_files} WARC file(s)"
@@ -363,7 +361,7 @@ def _diff(args: argparse.Namespace) -> int:
 
     result = api.diff(args.document, args.old, args.new, archive=args.archive)
     if args.format == "json":
-        _write(json.dumps(_diff_json(result), indent=2, ensure_ascii=False), None)
+        _write(_json(_diff_json(result)), None)
     else:
         _write(_diff_text(result), None)
     return EXIT_OK
@@ -379,7 +377,7 @@ def _inspect(args: argparse.Namespace) -> int:
     results = api.inspect_files(args.files, timeout=args.timeout)
     rows = [{"file": f, **_inspection_dict(i)} for f, i in results]
     if args.format == "json":
-        _write(json.dumps(rows, indent=2, ensure_ascii=False), None)
+        _write(_json(rows), None)
     else:
         _write(_table(["file", "symbols", "lang", "pages", "title / error"],
                       [[r["file"], " – ".join(r["symbols"]) or ("(placeholder)" if r["placeholder"] else "—"),
@@ -396,7 +394,7 @@ def _resolve(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     if args.format == "json":
-        _write(json.dumps([asdict(p) for p in places], indent=2, ensure_ascii=False), None)
+        _write(_json([asdict(p) for p in places]), None)
     else:
         _write(_table(["resolver", "kind", "url"], [[p.resolver, p.kind, p.url] for p in places]), None)
     return EXIT_OK
@@ -512,7 +510,9 @@ def _diff_text(d: VersionDiff) -> str:
              f"{(d.new.sha256 or '')[:12]} ({d.new.observed_at})"]
     lines += [f"  {name}: {old!r} → {new!r}" for name, old, new in d.changes] or ["  no metadata changes"]
     lines += ["", *d.text] if d.text else ["", "extracted text is identical"]
-    return "\n".join(lines)
+    from .report.formats._text import clean_block
+
+    return clean_block("\n".join(lines))  # the text diff is the PDFs' text: a stranger's
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -543,11 +543,33 @@ def _write(text: str, output: str | None) -> None:
     _write_with(lambda stream: stream.write(text if text.endswith("\n") else text + "\n"), output)
 
 
-def _write_with(write: Callable[[IO[str]], object], output: str | None) -> None:
+def _json(value: object) -> str:
+    """Indented JSON, inert in a terminal and a CI log (see :mod:`linkwatch.report.formats.json`)."""
+    from .report.formats.json import dumps
+
+    return dumps(value)
+
+
+def _write_with(write: Callable[[IO[str]], object], output: str | None, *, commands: bool = False) -> None:
     """``write(stream)`` to stdout, or to ``output`` (a file replaced atomically once complete).
-    The text written ends with a newline."""
+    The text written ends with a newline.
+
+    In a GitHub Actions job (``GITHUB_ACTIONS=true``) stdout is the job's log, whose every line the
+    runner scans for workflow commands: output that is not meant as commands (``commands``: the
+    ``github`` format) is fenced by ``::stop-commands::TOKEN`` … ``::TOKEN::`` with a fresh random
+    token, so that no title, message or URL from a stranger can act there, however a line wraps."""
     if output is None:
-        write(sys.stdout)
+        fence = os.environ.get("GITHUB_ACTIONS") == "true" and not commands
+        if fence:
+            import secrets
+
+            token = secrets.token_hex(16)
+            sys.stdout.write(f"::stop-commands::{token}\n")
+        try:
+            write(sys.stdout)
+        finally:
+            if fence:
+                sys.stdout.write(f"::{token}::\n")
         return
     path = Path(output)
     if path.exists() and not path.is_file():  # /dev/null, /dev/stdout, a FIFO: write into it, never replace it

@@ -153,6 +153,33 @@ def html() -> bytes:
     return b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>"
 
 
+def _literal(text: str) -> bytes:
+    raw = text.encode("latin-1")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def un_page(lines: list[str], font: bytes = _FONT) -> bytes:
+    """A one-page PDF whose text is ``lines`` (latin-1), one per line, set in ``font``: a UN-style
+    page 1 when the lines are a masthead, "Distr.", a title…"""
+    content = b"BT /F1 10 Tf 72 720 Td 14 TL " + b" ".join(_literal(line) + b" '" for line in lines) + b" ET"
+    return _pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+        _stream(content),
+        font,
+    ])
+
+
+def evil_encoding_name() -> bytes:
+    """A font whose /Encoding is a name pypdf does not know and quotes in its log: ``#0A`` (a line
+    break), ``#1B`` (ESC) and workflow commands, decoded (PDF name escapes) when it logs them."""
+    name = b"/Evil#0A::error#20file=evil.toml,line=1::pwned#1B[31mRED#0A##[error]legacy"
+    return un_page(["United Nations A/79/1", "Distr.: General"],
+                   b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding " + name + b" >>")
+
+
 #: name → (builder, the Inspection.error expected: exact, a prefix ending in ":", or None when
 #: pypdf reads the file anyway: the xref loop is detected and the one page has no text to verify).
 HOSTILE: dict[str, tuple[Callable[[], bytes], str | None]] = {

@@ -52,10 +52,16 @@ def _limit_memory(memory_mb: int) -> int:
 
 
 def _quiet() -> None:
-    """pypdf warns about every repaired xref; the pipeline reports errors, not warnings."""
+    """Nothing pypdf logs reaches stderr. Its messages quote the file (a font's /Encoding name,
+    with its ``#0A`` and ``#1B`` escapes decoded: line breaks, terminal escapes, a ``::error``
+    workflow command), and this process's stderr is the user's terminal or CI log; what a file
+    does wrong is reported as the inspection's result, never as pypdf's log."""
     import logging
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    log = logging.getLogger("pypdf")
+    log.addHandler(logging.NullHandler())  # logging's last-resort handler would print to stderr
+    log.propagate = False
+    log.setLevel(logging.CRITICAL + 1)
     warnings.simplefilter("ignore")
 
 

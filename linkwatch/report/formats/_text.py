@@ -3,8 +3,9 @@
 Titles, symbols, URLs, error messages and Content-Types come from servers and PDFs we do not
 control. Printed raw they can recolour or rewrite a terminal (ANSI/OSC escapes, including OSC 8
 hyperlinks and OSC 52 clipboard writes), reorder text (bidi overrides, "Trojan Source"), break an
-XML file (C0 controls are illegal in XML 1.0) or a line-oriented format (newlines). Every format
-passes such strings through one of these functions before output.
+XML file (C0 controls are illegal in XML 1.0), a line-oriented format (newlines), or be acted on by a
+CI runner (GitHub workflow commands). Every format passes such strings through one of these
+functions before output.
 """
 from __future__ import annotations
 
@@ -34,6 +35,20 @@ _CONTROL = re.compile(
 )
 _WHITESPACE = re.compile(r"\s+")
 
+# GitHub Actions reads every line a job prints: ``::command::`` at the start of a line (leading
+# blanks allowed) and the legacy ``##[command]`` anywhere in it are acted on (set an error, mask,
+# stop reading commands…). Stranger text may land at a line's start wherever a format or rich's
+# word wrap breaks a line, so a ``::`` beginning a word is broken up too: ": :" and "## [" read
+# the same to a person and are inert to the runner.
+_WORKFLOW_COMMAND = re.compile(r"(?:(?<=\s)|^)::|##\[", re.MULTILINE)
+
+
+def inert_commands(text: str) -> str:
+    """``text`` with nothing a GitHub Actions runner would take for a workflow command."""
+    if "::" not in text and "##[" not in text:
+        return text
+    return _WORKFLOW_COMMAND.sub(lambda m: ": :" if m.group() == "::" else "## [", text)
+
 
 def strip_escapes(text: str) -> str:
     """Remove terminal escape sequences and control characters; keep TAB, LF and CR."""
@@ -44,11 +59,11 @@ def clean(text: str | None) -> str:
     """One safe line: escapes and controls removed, runs of whitespace (newlines too) → one space."""
     if not text:
         return ""
-    return _WHITESPACE.sub(" ", strip_escapes(text)).strip()
+    return inert_commands(_WHITESPACE.sub(" ", strip_escapes(text)).strip())
 
 
 def clean_block(text: str | None) -> str:
     """Safe multi-line text: escapes and controls removed, newlines kept (CRLF/CR → LF)."""
     if not text:
         return ""
-    return strip_escapes(text).replace("\r\n", "\n").replace("\r", "\n")
+    return inert_commands(strip_escapes(text).replace("\r\n", "\n").replace("\r", "\n"))
