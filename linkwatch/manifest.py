@@ -91,7 +91,7 @@ class Document:
 class Host:
     """``[hosts."example.org"]``: request headers sent to one host only (credentials, typically)."""
 
-    name: str  # ASCII (IDNA) and lowercase, as it appears in request URLs
+    name: str  # "host" (its scheme's default port) or "host:port"; ASCII (IDNA), lowercase
     headers: tuple[tuple[str, str], ...]  # (name, value), values resolved from env: references
     secrets: frozenset[str] = frozenset()  # the values that came from env: (never recorded or shown)
     line: int = 0
@@ -206,9 +206,9 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines,
             raise ManifestError(name, line, field_name, "must be a table with headers = { Name = \"value\" }")
         _check_keys(table, HOST_KEYS, name, lambda f: lines.key(line, f), prefix=field_name + ".")
         try:
-            ascii_name = _ascii_host(host)
+            ascii_name = _host_key(host)
         except ValueError:
-            raise ManifestError(name, line, field_name, f"{host!r} is not a host name") from None
+            raise ManifestError(name, line, field_name, f"{host!r} is not a host name or host:port") from None
         headers: list[tuple[str, str]] = []
         secrets: set[str] = set()
         for header, value in table.get("headers", {}).items():
@@ -246,6 +246,23 @@ def _key(key: str) -> str:
     import json
 
     return json.dumps(key).replace(":", "\\u003a")
+
+
+def _host_key(key: str) -> str:
+    """A ``[hosts."…"]`` key as the fetcher matches it: ``host`` (that host on its scheme's default
+    port) or ``host:port``, the host in ASCII (IDNA) and lowercase. Raises ValueError."""
+    key = key.strip()
+    port = None
+    m = re.fullmatch(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]]+)(?::(?P<port>[0-9]{1,5}))?", key)
+    if not m:
+        raise ValueError(key)
+    if m["port"] is not None:
+        port = int(m["port"])
+        if not 0 < port < 65536:
+            raise ValueError(key)
+    host = m["host"]
+    host = host if host.startswith("[") else _ascii_host(host)
+    return host.lower() if port is None else f"{host.lower()}:{port}"
 
 
 def _ascii_host(host: str) -> str:
@@ -373,6 +390,11 @@ def _bad_mirror(name: str, line: int) -> str:
 def _check_url(url: str, name: str, line: Callable[[], int], field_name: str) -> str:
     """``url`` trimmed, if it is a usable http(s) URL; ``line()`` locates the error otherwise."""
     url = url.strip()
+    if re.match(r"[^/?#]*//[^/?#]*@", url):  # user:pass@ would be recorded and shown in clear
+        host = re.sub(r"^[^/?#]*//[^/?#]*@", "", url).split("/")[0].split(":")[0]
+        raise ManifestError(name, line(), field_name, "a user name or password in the URL is not allowed "
+                            f'(the URL is not shown): give credentials as headers in [hosts."{host}"], '
+                            "from env: variables (see docs/manifest.md)")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number

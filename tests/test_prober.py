@@ -138,7 +138,7 @@ def test_prober_errors_are_worded_like_the_fetchers(server: LocalServer, process
 
 def test_prober_records_provenance(server: LocalServer, process: bool) -> None:
     url = server.route("/a.pdf", Content.file(PDF, "application/pdf"))
-    config = FetchConfig(min_interval=0.0, host_headers={"127.0.0.1": {"Authorization": "Bearer s3cret"}})
+    config = FetchConfig(min_interval=0.0, host_headers={f"127.0.0.1:{server.port}": {"Authorization": "Bearer s3cret"}})
     result = _probe(config, {"a": url}, process=process)["a"]
     assert result.remote_addr == "127.0.0.1" and result.started_at.endswith("Z")
     assert result.request_headers["Authorization"] == "<redacted>"

@@ -19,7 +19,7 @@ from .. import __version__
 from ..timestamps import now
 from ..un import quirks
 from .retry import RETRY_AFTER_STATUSES, RETRYABLE_STATUSES, parse_retry_after
-from .urls import UnsupportedScheme, ascii_host, request_url
+from .urls import UnsupportedScheme, ascii_host, redact_userinfo, request_url
 
 
 @dataclass
@@ -88,8 +88,9 @@ class FetchConfig:
     # seconds: a server dripping a byte at a time never trips the per-read timeout, but trips this.
     min_rate: float = 1024.0
     ca_bundle: str | None = None  # PEM file of trusted CAs instead of certifi's (a private or test CA)
-    # Extra request headers per host name (lowercase, ASCII/IDNA), e.g. credentials from the manifest.
-    # Sent only to that host: never after a redirect to another host, nor over an https→http downgrade.
+    # Extra request headers per origin, e.g. credentials from the manifest: keyed "host" (its
+    # scheme's default port only) or "host:port" (:func:`origin_key`). Sent only there: never after a
+    # redirect to another host or port, nor over an https→http downgrade.
     host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     # Header values never to be recorded (secrets from env: references); recorded as "<redacted>".
     secret_values: frozenset[str] = frozenset()
@@ -178,7 +179,7 @@ class Client:
 
     def __init__(self, config: FetchConfig | None = None) -> None:
         self.config = config = config or FetchConfig()
-        self._host_headers = {ascii_host(h): dict(v) for h, v in config.host_headers.items()}
+        self._host_headers = {origin_key(h): dict(v) for h, v in config.host_headers.items()}
 
     def request_headers(self, *, etag: str | None = None, last_modified: str | None = None) -> dict[str, str]:
         """The headers sent with every request (the HTTP client adds Host)."""
@@ -196,10 +197,19 @@ class Client:
         return headers
 
     def _hop_headers(self, headers: dict[str, str], url: str, downgraded: bool) -> dict[str, str]:
-        """``headers`` plus the configured headers of ``url``'s host, unless the chain left https."""
+        """``headers`` plus the configured headers of ``url``'s origin, unless the chain left https.
+
+        A key ``host:port`` is that port only; a bare ``host`` is the host on its scheme's default
+        port (443, 80) only. So a redirect to another port of the same host (another service)
+        never carries the credentials: the leak curl fixed as CVE-2022-27776."""
         if not self._host_headers:
             return headers
-        extra = self._host_headers.get(urlsplit(url).hostname or "")
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        host = parts.hostname or ""
+        extra = self._host_headers.get((host, port))
+        if extra is None and port == DEFAULT_PORTS.get(parts.scheme):
+            extra = self._host_headers.get((host, None))
         if not extra or (downgraded and url.startswith("http:")):
             return headers
         return {**headers, **extra}
@@ -225,6 +235,7 @@ class Client:
     def _next_hop(self, out: Attempt, current: str, resp: Response, location: str, seen: set[str]) -> str | None:
         """Check a redirect and record it; return the next URL, or None when refused (``out`` says why)."""
         self._record_response(out, current, resp)  # a refused redirect is the final response
+        location = redact_userinfo(location)  # never sent (request_url drops it), never recorded
         try:
             nxt = request_url(urljoin(current, location))
         except UnsupportedScheme:
@@ -240,13 +251,13 @@ class Client:
             out.error = f"more than {self.config.max_redirects} redirects"
             out.error_kind = "too-many-redirects"
             return None
-        out.redirects.append(Hop(current, resp.status, location, resp.reason, resp.headers))
+        out.redirects.append(Hop(current, resp.status, location, resp.reason, out.headers))
         return nxt
 
     @staticmethod
     def _record_response(out: Attempt, url: str, resp: Response) -> None:
         out.final_url, out.status, out.reason = url, resp.status, resp.reason
-        out.headers = resp.headers
+        out.headers = _without_userinfo(resp.headers)
         out.remote_addr = resp.remote_addr or out.remote_addr
 
     @staticmethod
@@ -309,6 +320,26 @@ class Client:
         result.attempts = attempts
         result.elapsed = time.monotonic() - t0
         return result
+
+
+def _without_userinfo(headers: dict[str, str]) -> dict[str, str]:
+    """Response headers fit to record: a Location's user info (a password) redacted."""
+    location = next((k for k in headers if k.lower() == "location"), None)
+    if location is None or "@" not in headers[location]:
+        return headers
+    return {**headers, location: redact_userinfo(headers[location])}
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_key(key: str) -> tuple[str, int | None]:
+    """``"Example.org"`` → ``("example.org", None)``; ``"example.org:8443"`` → ``("example.org", 8443)``;
+    ``"[::1]:8080"`` → ``("::1", 8080)``. Raises ValueError for anything else (a path, user info…)."""
+    parts = urlsplit("//" + key.strip())
+    if not parts.hostname or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError(f"{key!r} is not a host name or host:port")
+    return ascii_host(parts.hostname.rstrip(".")), parts.port  # .port raises ValueError when out of range
 
 
 def needs_get(result: FetchResult) -> bool:

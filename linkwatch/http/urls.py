@@ -59,8 +59,20 @@ _NORMAL_URL = re.compile(r"https?://[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::(?P<port
                          r"(?P<path>/[^?#]*)(?:\?(?P<query>[^#]+))?")
 
 
+def redact_userinfo(url: str) -> str:
+    """``url`` with any user info (``user:pass@``) replaced by ``redacted@``: fit to record or show."""
+    if "@" not in url:
+        return url
+    return _USERINFO.sub(r"\1redacted@", url, count=1)
+
+
+# scheme://userinfo@ — the user info ends at the last "@" before the path (RFC 3986 §3.2).
+_USERINFO = re.compile(r"^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?//)[^/?#]*@")
+
+
 def request_url(url: str) -> str:
-    """The URL to put on the wire: IDNA host, percent-encoded path and query, no fragment.
+    """The URL to put on the wire: IDNA host, percent-encoded path and query, no fragment, no
+    user info.
 
     Raises :class:`UnsupportedScheme` for anything but http(s), ValueError for unusable URLs.
     """
@@ -71,18 +83,16 @@ def request_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise UnsupportedScheme(f"unsupported URL scheme {parts.scheme or '(none)'!r} in {url!r}")
+        raise UnsupportedScheme(f"unsupported URL scheme {parts.scheme or '(none)'!r} in {redact_userinfo(url)!r}")
     if not parts.hostname:
-        raise ValueError(f"no host in URL {url!r}")
+        raise ValueError(f"no host in URL {redact_userinfo(url)!r}")
     host = ascii_host(parts.hostname)
     netloc = f"[{host}]" if ":" in host else host
     if parts.port is not None:  # .port raises ValueError for a bad port: wanted
         netloc += f":{parts.port}"
-    if parts.username is not None:
-        userinfo = _percent_encode(parts.username, _PATH_ENCODE | {"@", "/"})
-        if parts.password is not None:
-            userinfo += ":" + _percent_encode(parts.password, _PATH_ENCODE | {"@", "/"})
-        netloc = f"{userinfo}@{netloc}"
+    # User info ("user:pass@") is never sent: urllib3 ignores it while aiohttp turns it into Basic
+    # credentials, so keeping it would make a verdict depend on the client; and it would be recorded
+    # in clear. Manifests refuse it (credentials go in [hosts]); a redirect's is dropped here.
     path = _percent_encode(parts.path or "/", _PATH_ENCODE)
     query = _percent_encode(parts.query, _QUERY_ENCODE)
     return urlunsplit((scheme, netloc, path, query, ""))
