@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetching.add_argument("--min-rate", type=float, default=1024.0, metavar="BYTES/S",
                           help="slowest body accepted, averaged over --timeout seconds (default 1024; 0: off)")
     fetching.add_argument("--ca-bundle", metavar="FILE", help="PEM file of CAs to trust (a private CA) instead of the default")
+    fetching.add_argument("--allow-internal-redirects", action="store_true",
+                          help="follow redirects from a public address into loopback, private or link-local ones "
+                               "(refused by default)")
     fetching.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
     fetching.add_argument("--suggest", action="store_true",
                           help="for broken, unreachable and wrong-document documents, look up a web archive capture")
@@ -224,7 +227,8 @@ def _run(command: str, args: argparse.Namespace) -> Report:
                min_interval=args.min_interval, timeout=args.timeout, retries=args.retries,
                max_size=args.max_size, progress=not (args.no_progress or args.quiet), min_rate=args.min_rate,
                transient=args.transient, shard=args.shard, availability_only=getattr(args, "availability_only", False),
-               ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url)
+               ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url,
+               allow_internal_redirects=args.allow_internal_redirects)
 
 
 def _status(args: argparse.Namespace) -> int:

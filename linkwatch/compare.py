@@ -120,7 +120,7 @@ def _http_status(obs: Observation) -> tuple[str | None, str]:
     code = obs.http_status
     if obs.error_kind == "challenge" or (code is not None and quirks.is_bot_challenge(code, obs.response_headers)):
         return "blocked", f"bot challenge (HTTP {code}); the server did not serve the document to linkwatch"
-    if obs.error_kind in ("redirect-loop", "too-many-redirects", "scheme"):
+    if obs.error_kind in ("redirect-loop", "too-many-redirects", "scheme", "refused-redirect"):
         return "broken", obs.error or obs.error_kind or "bad redirect"
     if obs.error_kind == "too-large":
         return "unverified", obs.error or "body larger than the maximum size"
@@ -246,7 +246,7 @@ def drift(obs: Observation, status: str, previous: Observation | None) -> list[F
 
 
 def _moved(obs: Observation, previous: Observation | None) -> str | None:
-    if obs.error_kind in ("redirect-loop", "too-many-redirects", "scheme"):
+    if obs.error_kind in ("redirect-loop", "too-many-redirects", "scheme", "refused-redirect"):
         return None  # a refused redirect chain is `broken`, not a new address
     permanent = [h for h in obs.redirects if h.status in _PERMANENT_REDIRECTS]
     if permanent and obs.final_url:

@@ -98,7 +98,7 @@ class Observer:
             elif fetched.body_path is not None:
                 obs.inspection = self._inspect(doc, obs, fetched.body_path)
             obs.status, findings = judge(doc, obs, task.previous, streak=task.streak, transient=self.transient)
-            if self.keep_bytes and fetched.body_path is not None and obs.sha256:
+            if self.keep_bytes and fetched.body_path is not None and obs.sha256 and _worth_keeping(doc, obs):
                 self.blobs.put(fetched.body_path, obs.sha256)
                 obs.archived = stored = True
         finally:
@@ -125,3 +125,20 @@ class Observer:
             return inspect_page(body)
         return None
 
+
+#: Bodies that are not a readable document of the cited kind are kept only up to this size: a soft
+#: 404 page, a challenge or an error page is evidence worth keeping, but a server answering random
+#: bytes (or a "%PDF-" followed by them) would otherwise add up to --max-size to the archive per
+#: document and run. Larger ones are still hashed and judged; only their bytes are not kept.
+NON_DOCUMENT_KEEP = 1 << 20
+
+
+def _worth_keeping(doc: Document, obs: Observation) -> bool:
+    """Whether ``obs``'s bytes go to the blob store: a document of the cited kind that could be
+    read (a PDF its inspection opened, an HTML page for ``kind = "page"``), or something small."""
+    # A PDF too big or too slow for the inspection limits, or encrypted, is still a PDF; one that
+    # does not parse ("malformed") may be anything after its first bytes.
+    failed = obs.inspection.error if obs.inspection is not None else "malformed"
+    readable_pdf = obs.sniffed == "pdf" and not (failed or "").startswith("malformed")
+    page = doc.kind == "page" and obs.sniffed == "html"
+    return readable_pdf or page or (obs.size or 0) <= NON_DOCUMENT_KEEP

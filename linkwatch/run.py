@@ -85,13 +85,18 @@ class Options:
     # --availability-only: HTTP only, like a link checker — HEAD (GET when a server refuses HEAD),
     # no body downloaded, nothing inspected; `ok` then means "the final response is 2xx".
     availability_only: bool = False
+    # --allow-internal-redirects: follow a redirect from a public address into an internal one
+    # (refused by default: see http.client.FetchConfig); internal_networks redefines "internal".
+    allow_internal_redirects: bool = False
+    internal_networks: tuple[str, ...] | None = None
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(timeout=self.timeout, retries=self.retries, backoff=self.backoff,
                            retry_after_cap=self.retry_after_cap, max_size=self.max_size,
                            per_host=self.per_host, min_interval=self.min_interval, min_rate=self.min_rate,
                            ca_bundle=self.ca_bundle, host_headers=self.host_headers,
-                           secret_values=self.secret_values)
+                           secret_values=self.secret_values, allow_internal_redirects=self.allow_internal_redirects,
+                           internal_networks=self.internal_networks)
 
 
 

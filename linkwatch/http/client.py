@@ -10,6 +10,8 @@ The clients know HTTP, not documents: they report what the server did and leave 
 """
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +96,12 @@ class FetchConfig:
     host_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     # Header values never to be recorded (secrets from env: references); recorded as "<redacted>".
     secret_values: frozenset[str] = frozenset()
+    # A redirect from a public address into an internal one (loopback, private, link-local such as
+    # the cloud metadata service 169.254.169.254…) is refused, unless the document's own URL is
+    # internal too or this is set. `internal_networks` (CIDR strings) replaces what "internal"
+    # means: None = every address that is not globally routable.
+    allow_internal_redirects: bool = False
+    internal_networks: tuple[str, ...] | None = None
 
 
 #: Request headers that carry credentials: always recorded as "<redacted>", whatever their source.
@@ -160,6 +168,7 @@ class Attempt:
     retryable: bool = False
     retry_after: float | None = None
     remote_addr: str | None = None
+    origin_internal: bool | None = None  # the first response came from an internal address
 
 
 @dataclass
@@ -180,6 +189,8 @@ class Client:
     def __init__(self, config: FetchConfig | None = None) -> None:
         self.config = config = config or FetchConfig()
         self._host_headers = {origin_key(h): dict(v) for h, v in config.host_headers.items()}
+        self._internal_networks = (None if config.internal_networks is None else
+                                   tuple(ipaddress.ip_network(n, strict=False) for n in config.internal_networks))
 
     def request_headers(self, *, etag: str | None = None, last_modified: str | None = None) -> dict[str, str]:
         """The headers sent with every request (the HTTP client adds Host)."""
@@ -235,6 +246,8 @@ class Client:
     def _next_hop(self, out: Attempt, current: str, resp: Response, location: str, seen: set[str]) -> str | None:
         """Check a redirect and record it; return the next URL, or None when refused (``out`` says why)."""
         self._record_response(out, current, resp)  # a refused redirect is the final response
+        if out.redirects and resp.remote_addr and self._refuse_internal(out, current, [resp.remote_addr]):
+            return None
         location = redact_userinfo(location)  # never sent (request_url drops it), never recorded
         try:
             nxt = request_url(urljoin(current, location))
@@ -254,11 +267,35 @@ class Client:
         out.redirects.append(Hop(current, resp.status, location, resp.reason, out.headers))
         return nxt
 
-    @staticmethod
-    def _record_response(out: Attempt, url: str, resp: Response) -> None:
+    def _record_response(self, out: Attempt, url: str, resp: Response) -> None:
         out.final_url, out.status, out.reason = url, resp.status, resp.reason
         out.headers = _without_userinfo(resp.headers)
         out.remote_addr = resp.remote_addr or out.remote_addr
+        if out.origin_internal is None and resp.remote_addr:
+            out.origin_internal = self._internal(resp.remote_addr)
+
+    # -- internal addresses ----------------------------------------------------------------
+    def _guards_internal(self, out: Attempt) -> bool:
+        """Whether redirects of this chain must stay out of internal networks."""
+        return not self.config.allow_internal_redirects and out.origin_internal is False
+
+    def _internal(self, address: str) -> bool:
+        return is_internal(address, self._internal_networks)
+
+    def _refuse_internal(self, out: Attempt, url: str, addresses: list[str]) -> bool:
+        """Refuse (and say so in ``out``) a hop to ``url`` whose address is internal while the chain
+        started on a public one. Checked on the addresses a name resolves to before the request,
+        and on the address that answered after it (a name re-resolved in between)."""
+        if not self._guards_internal(out):
+            return False
+        inside = next((a for a in addresses if self._internal(a)), None)
+        if inside is None:
+            return False
+        host = urlsplit(url).hostname or url
+        out.error = (f"redirect to an internal address refused: {host} is {inside}, and the document's own URL "
+                     "is public (--allow-internal-redirects allows it)")
+        out.error_kind, out.retryable = "refused-redirect", False
+        return True
 
     @staticmethod
     def _failed(out: Attempt, url: str, kind: str, message: str, *, retryable: bool) -> Attempt:
@@ -268,6 +305,8 @@ class Client:
     def _verdict(self, out: Attempt, url: str, resp: Response, want_body: bool) -> bool:
         """Record and judge the final response of a chain; True when its body is to be read."""
         self._record_response(out, url, resp)
+        if out.redirects and resp.remote_addr and self._refuse_internal(out, url, [resp.remote_addr]):
+            return False  # nothing an internal service says is read, kept or archived
         status = resp.status
         if quirks.is_bot_challenge(status, out.headers):  # retrying a challenge only earns another one
             out.error, out.error_kind = f"bot challenge (HTTP {status})", "challenge"
@@ -328,6 +367,34 @@ def _without_userinfo(headers: dict[str, str]) -> dict[str, str]:
     if location is None or "@" not in headers[location]:
         return headers
     return {**headers, location: redact_userinfo(headers[location])}
+
+
+def is_internal(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None = None) -> bool:
+    """Whether an IP address is internal: in ``networks``, or (None) not globally routable —
+    loopback, private, link-local (169.254.169.254), shared, reserved; IPv4-mapped IPv6 as IPv4."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if networks is None:
+        return not ip.is_global
+    return any(ip in n for n in networks)
+
+
+def resolve(host: str, port: int | None) -> list[str]:
+    """The addresses ``host`` resolves to (itself for an IP literal); [] when it does not resolve
+    (the request then fails as it would have)."""
+    try:
+        ipaddress.ip_address(host)
+        return [host]
+    except ValueError:
+        pass
+    try:
+        return [info[4][0] for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)]
+    except (OSError, UnicodeError):
+        return []
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

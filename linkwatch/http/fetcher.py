@@ -44,6 +44,7 @@ from .client import (
     ca_certs,
     header_text,
     needs_get,
+    resolve,
 )
 from .ratelimit import HostLimiter
 from .retry import call_with_retries, retrying
@@ -253,7 +254,7 @@ class Fetcher(Client):
                 view = _view(resp)
                 _discard(resp)
             nxt = self._next_hop(out, current, view, header_text(location), seen)
-            if nxt is None:
+            if nxt is None or (self._guards_internal(out) and self._refuse_internal(out, nxt, _addresses(nxt))):
                 return out
             seen.add(nxt)
             left_https = left_https or (current.startswith("https:") and nxt.startswith("http:"))
@@ -356,6 +357,11 @@ class Fetcher(Client):
                     raise _BodyError("timeout", f"body not read within {self.config.body_timeout:g} s", True)
         finally:
             hasher.close()  # on every path: a helper thread, if one started, ends here
+
+
+def _addresses(url: str) -> list[str]:
+    parts = urlsplit(url)
+    return resolve(parts.hostname or "", parts.port)
 
 
 def _view(resp: urllib3.BaseHTTPResponse) -> Response:

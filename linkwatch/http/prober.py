@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from .client import (
     DRAIN_LIMIT,
@@ -24,6 +25,7 @@ from .client import (
     Response,
     ca_certs,
     needs_get,
+    resolve,
 )
 from .probe_process import SPARES, SPARES_LOCK, End, Work, child_failed, spawn, stop
 from .ratelimit import AsyncHostLimiter
@@ -242,6 +244,12 @@ class Prober(Client):
             nxt = self._next_hop(out, current, view, location, seen)
             if nxt is None:
                 return out
+            if self._guards_internal(out):
+                parts = urlsplit(nxt)
+                addresses = await asyncio.get_running_loop().run_in_executor(
+                    None, resolve, parts.hostname or "", parts.port)
+                if self._refuse_internal(out, nxt, addresses):
+                    return out
             seen.add(nxt)
             left_https = left_https or (current.startswith("https:") and nxt.startswith("http:"))
             current = nxt
