@@ -118,6 +118,7 @@ def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: s
     from .store import warc as _warc
 
     with _open(archive) as store:
+        _check_dest(dest, manifest, store)
         docs = _documents(store, manifest)
         return _warc.export(store.index, store.blobs, Path(dest), docs)
 
@@ -129,6 +130,7 @@ def export_wacz(dest: str | Path, manifest: str | Path | None = None, archive: s
 
     loaded = _manifest.load(str(manifest)) if manifest is not None else None
     with _open(archive) as store:
+        _check_dest(dest, manifest, store)
         docs = list(loaded.documents) if loaded else store.index.documents()
         title = (loaded.title or Path(loaded.path).name) if loaded else None
         return _wacz.export(store.index, store.blobs, Path(dest), docs, title).documents
@@ -170,6 +172,13 @@ class _Stored:
 
     def __exit__(self, *exc: object) -> None:
         self.index.close()
+
+
+def _check_dest(dest: str | Path, manifest: str | Path | None, store: _Stored) -> None:
+    """An export file may not overwrite the manifest it reads nor land inside the archive."""
+    from .outputs import check_output
+
+    check_output(dest, reading=[manifest] if manifest is not None else [], archive=store.root, what="DEST")
 
 
 def _open(archive: str | Path | None) -> _Stored:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # `check --format json` never loads rich); this module loads argparse and little else.
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"  # = linkwatch.wayback.DEFAULT_CDX_URL (tested)
 
 
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
+        _check_output(args)
         return int(args.handler(args))
     except Exception as exc:  # noqa: BLE001 - the known ones below, anything else re-raised
         code = _known_error(exc)
@@ -45,7 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except KeyboardInterrupt:
         _error("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _check_output(args: argparse.Namespace) -> None:
+    """Refuse an ``--output`` that would overwrite what the command reads (a manifest, a report
+    being merged) or lie inside the archive, or that cannot be written: before any work. (An
+    export's DEST is checked by :mod:`linkwatch.api`, for API callers too.)"""
+    from .outputs import check_output
+
+    reading = [*(getattr(args, "manifests", None) or []), *(getattr(args, "reports", None) or [])]
+    for name in ("manifest", "source", "merge"):
+        if getattr(args, name, None):
+            reading.append(getattr(args, name))
+    check_output(getattr(args, "output", None), reading=reading, archive=getattr(args, "archive", None))
 
 
 def _raised(exc: BaseException, module: str, name: str) -> bool:
@@ -67,6 +82,9 @@ def _known_error(exc: Exception) -> int | None:
     if _raised(exc, "timeline", "UnknownDocument") or _raised(exc, "versions", "NoVersions") \
             or _raised(exc, "store.index", "NoArchive"):
         _error(str(exc.args[0]) if exc.args else str(exc))
+        return EXIT_USAGE
+    if _raised(exc, "outputs", "UnsafeOutput"):
+        _error(str(exc))
         return EXIT_USAGE
     if _raised(exc, "run", "RunFailed"):
         _error(str(exc))
@@ -104,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetching.add_argument("--min-rate", type=float, default=1024.0, metavar="BYTES/S",
                           help="slowest body accepted, averaged over --timeout seconds (default 1024; 0: off)")
     fetching.add_argument("--ca-bundle", metavar="FILE", help="PEM file of CAs to trust (a private CA) instead of the default")
+    fetching.add_argument("--max-time", type=float, default=None, metavar="S",
+                          help="stop the run after S seconds: what was observed is recorded and reported, "
+                               "marked incomplete (exit 1)")
+    fetching.add_argument("--max-document-time", type=float, default=600.0, metavar="S",
+                          help="wall-clock limit for one document: every attempt and body byte (default 600)")
     fetching.add_argument("--allow-internal-redirects", action="store_true",
                           help="follow redirects from a public address into loopback, private or link-local ones "
                                "(refused by default)")
@@ -215,7 +238,13 @@ def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
         # start-up (~0.25 s) then costs a re-run nothing. Unused (a first full check), it is stopped.
         with warm_prober(not args.suggest):
             report = _run(command, args)
-        return _emit(report, args)
+        code = _emit(report, args)
+        if report.incomplete:
+            print(f"linkwatch: run incomplete: {report.incomplete}; what was observed is recorded and reported",
+                  file=sys.stderr)
+            if report.incomplete.startswith("interrupted"):
+                return EXIT_INTERRUPTED
+        return code
     return handler
 
 
@@ -228,7 +257,8 @@ def _run(command: str, args: argparse.Namespace) -> Report:
                max_size=args.max_size, progress=not (args.no_progress or args.quiet), min_rate=args.min_rate,
                transient=args.transient, shard=args.shard, availability_only=getattr(args, "availability_only", False),
                ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url,
-               allow_internal_redirects=args.allow_internal_redirects)
+               allow_internal_redirects=args.allow_internal_redirects, max_time=args.max_time,
+               max_document_time=args.max_document_time)
 
 
 def _status(args: argparse.Namespace) -> int:

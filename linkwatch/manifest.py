@@ -41,7 +41,8 @@ TOP_LEVEL_KEYS = ("manifest", "defaults", "document", "hosts")
 HOST_KEYS = {"headers": dict}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP token (RFC 9110 §5.1)
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Checked with fullmatch: "$" would also match before a final newline (an id "a\n" passed).
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 #: The line a problem with the whole file is reported at (a missing file, no documents): a line
@@ -214,7 +215,7 @@ def _hosts(data: dict[str, Any], name: str, lines: _Lines,
         for header, value in table.get("headers", {}).items():
             where = lines.key(line, "headers")  # the documented form is an inline table on that line
             label = f"{field_name}.headers.{_key(header)}"
-            if not _HEADER_NAME.match(header):
+            if not _HEADER_NAME.fullmatch(header):
                 raise ManifestError(name, where, label, "not a valid HTTP header name")
             if not isinstance(value, str):
                 raise ManifestError(name, where, label, f"must be a string, not {_type_name(type(value))}")
@@ -320,7 +321,7 @@ def _check_keys(table: dict[str, Any], allowed: dict[str, type], name: str,
 
 def _check_lang_kind(table: dict[str, Any], name: str, line_of: Any, prefix: str = "") -> None:
     lang = table.get("lang")
-    if lang is not None and not _LANG.match(lang):
+    if lang is not None and not _LANG.fullmatch(lang):
         raise ManifestError(name, line_of("lang"), prefix + "lang",
                             f"{lang!r} is not a language code (use ISO 639-1 such as en, fr, es, ru, ar, zh)")
     kind = table.get("kind")
@@ -359,7 +360,7 @@ def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: 
     mirrors = _mirrors(raw["mirrors"], expected, url, lang, resolvers, name,
                        lambda: line_of("mirrors")) if "mirrors" in raw else ()
     doc_id = raw.get("id") or derive_id(expected[0] if expected else None, url)
-    if not _ID.match(doc_id):
+    if not _ID.fullmatch(doc_id):
         raise ManifestError(name, line_of("id"), "document.id",
                             f"{doc_id!r}: use letters, digits, '.', '_' and '-' only")
     return Document(

@@ -40,6 +40,7 @@ from .un.resolve import DEFAULT as DEFAULT_RESOLVERS
 from .un.resolve import Resolvers
 from .schedule import by_host
 from .shard import select as select_shard
+from .stopping import Stopped, Stopper
 from .timestamps import now
 from .store.warc import WarcLog, open_run_warc
 from .wayback import DEFAULT_CDX_URL, open_wayback
@@ -85,6 +86,11 @@ class Options:
     # --availability-only: HTTP only, like a link checker — HEAD (GET when a server refuses HEAD),
     # no body downloaded, nothing inspected; `ok` then means "the final response is 2xx".
     availability_only: bool = False
+    # --max-time: the run stops by itself after this many seconds, records and reports what it
+    # observed, marked incomplete (a CI job killed at its time limit leaves nothing). None: no limit.
+    max_time: float | None = None
+    # --max-document-time: one document (every attempt, redirect, body byte) within this many seconds.
+    max_document_time: float | None = 600.0
     # --allow-internal-redirects: follow a redirect from a public address into an internal one
     # (refused by default: see http.client.FetchConfig); internal_networks redefines "internal".
     allow_internal_redirects: bool = False
@@ -96,7 +102,7 @@ class Options:
                            per_host=self.per_host, min_interval=self.min_interval, min_rate=self.min_rate,
                            ca_bundle=self.ca_bundle, host_headers=self.host_headers,
                            secret_values=self.secret_values, allow_internal_redirects=self.allow_internal_redirects,
-                           internal_networks=self.internal_networks)
+                           internal_networks=self.internal_networks, max_time=self.max_document_time)
 
 
 
@@ -164,13 +170,15 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
         try:
             with _warc_log(archive, keep_bytes, started, run_id) as warc:
                 recorder = Recorder(index, archive.blobs, warc, started)
-                results = _observe_all(documents, planner, options, archive, recorder, run_tmp, keep_bytes, run_id)
+                results, stopped = _observe_all(documents, planner, options, archive, recorder, run_tmp, keep_bytes,
+                                                run_id)
         finally:
             shutil.rmtree(run_tmp, ignore_errors=True)
             os.close(run_lock)
+        incomplete = f"{stopped}: {len(results)} of {len(documents)} documents observed" if stopped else None
         report = Report(run_id=run_id, command=command, started_at=started, finished_at=now(),
                         tool_version=__version__, manifests=[m.path for m in manifests], documents=results,
-                        archive=str(options.archive))
+                        archive=str(options.archive), incomplete=incomplete)
         index.finish_run(run_id, report.finished_at, report.exit_code("error"))
         return report
     except sqlite3.Error as exc:
@@ -263,7 +271,9 @@ def _warc_log(archive: Archive, keep_bytes: bool, started: str, run_id: int) -> 
 
 
 def _observe_all(documents: list[Document], planner: Planner, options: Options, archive: Archive,
-                 recorder: Recorder, tmp: Path, keep_bytes: bool, run_id: int) -> ResultSpool:
+                 recorder: Recorder, tmp: Path, keep_bytes: bool, run_id: int) -> tuple[ResultSpool, str | None]:
+    """The report lines of the documents observed, in manifest order, and why the run stopped
+    early (Ctrl-C, --max-time; None when every document was observed)."""
     # Report lines go to disk as they are made (report.spool), read back in manifest order.
     results = ResultSpool(len(documents), archive.tmp)
     workers = max(1, min(options.concurrency, os.cpu_count() or 1))
@@ -283,27 +293,45 @@ def _observe_all(documents: list[Document], planner: Planner, options: Options, 
         window = max(256, 4 * options.concurrency)  # tasks planned ahead of the Prober
         plan_at = _PlanAt(documents, planner)
         changed: list[int] = []  # revalidated, not 304: fetched in full by the thread pool
-        batches = itertools.chain(
-            _probed(observer, prober, plan_at.each(probe), window),
-            _revalidated(observer, prober, plan_at.with_validators(revalidate, rest), changed, window),
-            _bounded_map(advance.watch(observer.observe), plan_at.later(rest, changed), options.concurrency))
-        for batch in batches:
-            # Whatever finished together is recorded in one transaction: one commit per batch,
-            # not per document (never waiting for more: a crash loses nothing that had finished).
-            with archive.index.transaction():
-                for outcome in batch:
-                    outcome.observation.run_id = run_id
-                    recorder.record(outcome.observation, outcome.findings, outcome.stored)
-                    result = to_result(outcome.task.document, outcome.observation, outcome.findings,
-                                       outcome.task.previous, archive.index)
-                    if outcome.memento is not None:
-                        m = outcome.memento
-                        result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
-                    results.put(outcome.task.position, result)
-                recorder.flush()  # before the commit: the index never points at WARC records still in a buffer
-            for outcome in batch:
-                advance(outcome.task.document.id, outcome.observation)
-    return results.seal()
+        sources = [_probed(observer, prober, plan_at.each(probe), window),
+                   _revalidated(observer, prober, plan_at.with_validators(revalidate, rest), changed, window),
+                   _bounded_map(advance.watch(observer.observe), plan_at.later(rest, changed), options.concurrency)]
+        stopped = None
+        with Stopper(options.max_time) as stop:
+            try:
+                for batch in itertools.chain(*sources):
+                    # Whatever finished together is recorded in one transaction: one commit per
+                    # batch, not per document (never waiting for more: a crash loses nothing that
+                    # had finished). A stop waits until the batch is recorded.
+                    with stop.deferred(), archive.index.transaction():
+                        for outcome in batch:
+                            results.put(outcome.task.position, _recorded(outcome, recorder, archive.index, run_id))
+                        recorder.flush()  # before the commit: the index never points at WARC records still in a buffer
+                    for outcome in batch:
+                        advance(outcome.task.document.id, outcome.observation)
+            except Stopped as exc:
+                stopped = exc.reason
+                fetcher.stop()  # requests in flight end now; their documents are not reported
+                for source in sources:
+                    source.close()  # the probing process is stopped, queued documents dropped
+    return results.seal(), stopped
+
+
+def _recorded(outcome: Outcome, recorder: Recorder, index: Index, run_id: int) -> DocumentResult:
+    """Record one judged observation; its report line. A document whose observation cannot be
+    recorded (data the index or WARC cannot hold: a bug, never the disk) is reported with the
+    reason, and the run goes on: one stranger's bytes never cost the other documents their record."""
+    outcome.observation.run_id = run_id
+    try:
+        recorder.record(outcome.observation, outcome.findings, outcome.stored)
+    except (ValueError, TypeError, sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:  # UnicodeError too
+        obs = outcome.observation
+        obs.error = f"{obs.error + '; ' if obs.error else ''}not recorded in the archive: {type(exc).__name__}: {exc}"
+    result = to_result(outcome.task.document, outcome.observation, outcome.findings, outcome.task.previous, index)
+    if outcome.memento is not None:
+        m = outcome.memento
+        result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
+    return result
 
 
 def _bulk_positions(documents: list[Document], options: Options,
@@ -447,7 +475,9 @@ def _bounded_map(fn: object, tasks: Iterable[Task], concurrency: int) -> Iterato
     window = max(1, concurrency) * 2
     pending: set[Future[Outcome]] = set()
     todo = iter(tasks)
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="linkwatch") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="linkwatch")
+    finished = False
+    try:
         for task in todo:
             pending.add(pool.submit(fn, task))  # type: ignore[arg-type]
             if len(pending) >= window:
@@ -456,6 +486,11 @@ def _bounded_map(fn: object, tasks: Iterable[Task], concurrency: int) -> Iterato
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield [f.result() for f in done]
+        finished = True
+    finally:
+        # Stopped early (Ctrl-C, --max-time, an error): queued documents are dropped and the ones
+        # in flight are not waited for here (the caller stops the fetcher, which ends them).
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def to_result(doc: Document, obs: Observation, findings: list[Finding],

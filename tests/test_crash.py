@@ -230,7 +230,19 @@ def test_file_size_limit_while_archiving_exits_3_and_damages_nothing(server: Loc
     assert "Traceback" not in done.stderr
     assert _snapshot(archive) == blobs and _rows(archive) == rows  # nothing stored was touched
     assert_sound(archive)
+    _no_open_warc_and_every_warc_readable(archive)  # the failed run's WARC is finished, not left .open
     assert run_cli(big, archive).returncode == 0  # and with room again, the run completes
+
+
+def _no_open_warc_and_every_warc_readable(archive: Path) -> None:
+    import gzip
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    assert not list((archive / "warc").glob("*.open"))
+    for warc in (archive / "warc").glob("*.warc.gz"):
+        with gzip.open(warc) as raw:
+            assert [r.rec_type for r in ArchiveIterator(raw)][0] == "warcinfo"
 
 
 def _mount(*args: str) -> bool:

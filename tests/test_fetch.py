@@ -289,11 +289,15 @@ def test_body_cut_short_is_retried_and_leaves_no_file(server, fetcher, tmp_path,
     assert leftovers(tmp_path) == []
 
 
-def test_slow_drip_stopped_by_body_timeout(server, tmp_path):
+def test_slow_drip_stopped_by_the_fetch_deadline(server, tmp_path):
+    # Above --min-rate (off here), a body trickling in is still stopped at the fetch's deadline,
+    # and not retried: another attempt would take as long.
     url = server.route("/a.pdf", Drip(b"%PDF" * 100, chunk=10, interval=0.05))
-    with Fetcher(FetchConfig(retries=0, body_timeout=0.3)) as f:
+    with Fetcher(FetchConfig(retries=2, min_rate=0, max_time=0.3)) as f:
+        t0 = time.monotonic()
         r = f.fetch(url, tmp_path)
-    assert r.error_kind == "timeout" and leftovers(tmp_path) == []
+    assert r.error_kind == "timeout" and "deadline (0.3 s)" in r.error and leftovers(tmp_path) == []
+    assert r.attempts == 1 and time.monotonic() - t0 < 2
 
 
 # -- size cap ---------------------------------------------------------------------------------

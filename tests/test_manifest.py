@@ -169,3 +169,15 @@ def test_symbol_only_entry_that_cannot_be_resolved_says_so() -> None:
     with pytest.raises(ManifestError) as err:
         parse('[[document]]\nsymbol = "whatever/x"\n')
     assert err.value.field == "document.url" and "give its URL" in err.value.message
+
+
+@pytest.mark.parametrize("text, field", [
+    ('[[document]]\nid = "a\\n"\nurl = "https://a.org/x.pdf"\n', "document.id"),
+    ('[[document]]\nlang = "en\\n"\nurl = "https://a.org/x.pdf"\n', "document.lang"),
+    ('[hosts."a.org"]\nheaders = { "X-A\\n" = "v" }\n[[document]]\nurl = "https://a.org/x.pdf"\n', "headers"),
+])
+def test_a_final_newline_does_not_pass_a_pattern_check(text: str, field: str) -> None:
+    # "$" matches before a final newline: an id "a\n" used to pass (and broke every line-based output).
+    with pytest.raises(ManifestError) as exc:
+        parse(text, "m.toml")
+    assert field in exc.value.field

@@ -85,7 +85,9 @@ class FetchConfig:
     per_host: int = 2  # concurrent requests per host
     min_interval: float = 0.0  # seconds between request starts to one host
     user_agent: str = f"linkwatch/{__version__} (+https://github.com/linkwatch/linkwatch)"
-    body_timeout: float | None = None  # wall-clock limit for reading one body (a slow drip), seconds
+    # Wall-clock limit for one fetch (every attempt, redirect and body byte), seconds: a body
+    # trickling just above min_rate would otherwise hold a document for days. None: no limit.
+    max_time: float | None = 600.0
     # A body must keep arriving at this many bytes per second, averaged over windows of `timeout`
     # seconds: a server dripping a byte at a time never trips the per-read timeout, but trips this.
     min_rate: float = 1024.0
@@ -395,6 +397,11 @@ def resolve(host: str, port: int | None) -> list[str]:
         return [info[4][0] for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)]
     except (OSError, UnicodeError):
         return []
+
+
+def deadline_text(max_time: float | None) -> str:
+    """The error of a fetch cut short by ``FetchConfig.max_time``."""
+    return f"not fetched within the document's deadline ({max_time:g} s)" if max_time else "past the deadline"
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -18,12 +18,17 @@ import contextlib
 import http.client
 import os
 import re
+import socket
 import tempfile
+import threading
 import time
+import weakref
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
@@ -42,6 +47,7 @@ from .client import (
     Response,
     StorageError,
     ca_certs,
+    deadline_text,
     header_text,
     needs_get,
     resolve,
@@ -179,12 +185,17 @@ class Fetcher(Client):
             timeout=urllib3.Timeout(connect=config.timeout, read=config.timeout),
             **ca_certs(config.ca_bundle),
         )
+        self._live: weakref.WeakSet[Any] = weakref.WeakSet()  # connections open now (stop() cuts them)
+        self._stopped = threading.Event()
+        self._pool.pool_classes_by_scheme = _pool_classes(self._live, self._stopped)
+        self._local = threading.local()  # the deadline of the fetch running in this thread
         self._limiter = HostLimiter(config.per_host, config.min_interval)
         self._policy = retrying(
             retries=config.retries,
             backoff=config.backoff,
             backoff_max=config.backoff_max,
             retry_after_cap=config.retry_after_cap,
+            sleep=self._stopped.wait,  # a wait between attempts ends at once when stopped
         )
 
     # -- public ---------------------------------------------------------------------------
@@ -197,6 +208,7 @@ class Fetcher(Client):
         last_modified: str | None = None,
         want_body: bool = True,
         method: str = "GET",
+        deadline: float | None = None,
     ) -> FetchResult:
         """GET ``url``, following redirects and retrying; the body goes to a temp file in ``dest_dir``.
 
@@ -204,15 +216,29 @@ class Fetcher(Client):
         a 304 gives ``not_modified=True`` and no body. ``want_body=False`` checks availability
         only: the body is never read. ``method="HEAD"`` (with ``want_body=False``) asks for no body
         at all, every hop included.
+
+        ``deadline`` (a :func:`time.monotonic` time; default now + ``config.max_time``) bounds the
+        whole fetch, every attempt and body byte: past it, the fetch ends as a timeout.
         """
         t0 = time.monotonic()
         result, target, headers = self._start(url, etag, last_modified)
         if target is None:
             return result
+        max_time = self.config.max_time
+        self._local.deadline = deadline if deadline is not None else (t0 + max_time if max_time else None)
         outcome, attempts = call_with_retries(
             lambda: self._attempt(target, Path(dest_dir), headers, want_body, method), self._policy
         )
         return self._finish(result, outcome, attempts, t0)
+
+    def stop(self) -> None:
+        """End every fetch in progress now, in any thread (Ctrl-C, the run's deadline): open
+        connections are shut down, waits between attempts end, no new attempt starts. The
+        fetches return as failed; this Fetcher fetches nothing more."""
+        self._stopped.set()
+        for conn in list(self._live):
+            with contextlib.suppress(OSError, AttributeError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
 
     def probe(self, url: str) -> FetchResult:
         """Availability only: HEAD, then GET (body unread) when the server mishandles HEAD."""
@@ -229,11 +255,23 @@ class Fetcher(Client):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _past_deadline(self) -> bool:
+        deadline = getattr(self._local, "deadline", None)
+        return deadline is not None and time.monotonic() > deadline
+
+    def _deadline_message(self) -> str:
+        return deadline_text(self.config.max_time)
+
     # -- one attempt: the redirect chain --------------------------------------------------
     def _attempt(self, url: str, dest_dir: Path, headers: dict[str, str], want_body: bool,
                  method: str = "GET") -> Attempt:
         """One try: request, follow redirects, read the final body. Never raises for the network."""
         out = Attempt()
+        if self._stopped.is_set():
+            return self._failed(out, url, "connection", "stopped before this attempt (the run was stopped)",
+                                retryable=False)
+        if self._past_deadline():
+            return self._failed(out, url, "timeout", self._deadline_message(), retryable=False)
         seen = {url}
         current = url
         left_https = False  # an https URL redirected to http: credentials stay behind
@@ -315,7 +353,6 @@ class Fetcher(Client):
 
         hasher = StreamHasher()
         size, head, synced = 0, b"", 0
-        deadline = None if self.config.body_timeout is None else time.monotonic() + self.config.body_timeout
         # Minimum rate: every `window` seconds, at least min_rate × window bytes must have come.
         window, floor = self.config.timeout, self.config.min_rate
         window_start, window_bytes = time.monotonic(), 0
@@ -353,10 +390,47 @@ class Fetcher(Client):
                 if size - synced >= 8 << 20:
                     start_writeback(out.fileno(), synced, size - synced)
                     synced = size
-                if deadline is not None and time.monotonic() > deadline:
-                    raise _BodyError("timeout", f"body not read within {self.config.body_timeout:g} s", True)
+                if self._past_deadline():  # a body trickling just above --min-rate ends here
+                    raise _BodyError("timeout", f"{self._deadline_message()} (after {size} bytes)", False)
+                if self._stopped.is_set():
+                    raise _BodyError("connection", "stopped while reading the body (the run was stopped)", False)
         finally:
             hasher.close()  # on every path: a helper thread, if one started, ends here
+
+
+def _pool_classes(live: weakref.WeakSet[Any], stopped: threading.Event) -> dict[str, type]:
+    """urllib3 pool classes whose connections register themselves in ``live`` once connected
+    (:meth:`Fetcher.stop` shuts them down; none connects once ``stopped``) and skip interim
+    responses (:class:`_FinalResponse`)."""
+    def connection(base: type) -> type:
+        class Connection(base):  # type: ignore[misc, valid-type]
+            response_class = _FinalResponse
+
+            def connect(self) -> None:
+                if stopped.is_set():
+                    raise ConnectionAbortedError("the run was stopped")
+                super().connect()
+                live.add(self)
+                if stopped.is_set():  # stop() ran while this one was connecting
+                    self.sock.shutdown(socket.SHUT_RDWR)
+        return Connection
+
+    http_pool = type("HTTPPool", (urllib3.HTTPConnectionPool,), {"ConnectionCls": connection(HTTPConnection)})
+    https_pool = type("HTTPSPool", (urllib3.HTTPSConnectionPool,), {"ConnectionCls": connection(HTTPSConnection)})
+    return {"http": http_pool, "https": https_pool}
+
+
+class _FinalResponse(http.client.HTTPResponse):
+    """http.client's response, skipping interim 1xx responses (103 Early Hints…) before the final
+    one, as HTTP requires (RFC 9110 §15.2) and aiohttp does; http.client skips only 100. 101
+    (a protocol switch, never asked for) stays final."""
+
+    def _read_status(self) -> tuple[str, int, str]:  # type: ignore[override]
+        while True:
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200 or status in (100, 101):  # 100: begin() skips it itself
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim response's header block, discarded
 
 
 def _addresses(url: str) -> list[str]:

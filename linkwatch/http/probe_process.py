@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,9 @@ def child_main() -> None:
 
     from .prober import Prober
 
+    # Ctrl-C reaches the whole process group: the parent decides when this process stops (it
+    # records what was probed, then kills it), as it does for the inspection workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     inp = sys.stdin.buffer
     config, concurrency, revalidate = pickle.load(inp)

@@ -24,6 +24,8 @@ from .client import (
     FetchResult,
     Response,
     ca_certs,
+    deadline_text,
+    header_text,
     needs_get,
     resolve,
 )
@@ -212,8 +214,12 @@ class Prober(Client):
         result, target, headers = self._start(url, etag, last_modified)
         if target is None:
             return result
-        outcome, attempts = await call_with_retries_async(
-            lambda: self._attempt(session, limiter, target, headers, method), self._policy)
+        retried = call_with_retries_async(lambda: self._attempt(session, limiter, target, headers, method), self._policy)
+        try:  # the Fetcher's deadline rule: the whole fetch, every attempt, within max_time
+            outcome, attempts = await asyncio.wait_for(retried, self.config.max_time)
+        except asyncio.TimeoutError:
+            outcome = self._failed(Attempt(), target, "timeout", deadline_text(self.config.max_time), retryable=False)
+            attempts = 1
         return self._finish(result, outcome, attempts, t0)
 
     async def _attempt(self, session: Any, limiter: AsyncHostLimiter, url: str, headers: dict[str, str],
@@ -231,8 +237,8 @@ class Prober(Client):
                 try:
                     async with session.request(method, target, allow_redirects=False,
                                                headers=self._hop_headers(headers, current, left_https)) as resp:
-                        view = Response(resp.status, resp.reason or "", _joined(resp.headers), resp.peer)
-                        location = resp.headers.get("Location")
+                        view = Response(resp.status, _latin1(resp.reason or ""), _joined(resp.headers), resp.peer)
+                        location = _latin1(resp.headers.get("Location") or "")
                         if resp.status not in REDIRECT_STATUSES or not location:
                             self._verdict(out, current, view, want_body=False)
                             await _drain(resp)
@@ -241,7 +247,7 @@ class Prober(Client):
                 except _aio_errors() as exc:
                     kind, message = _aio_failure(exc, self.config.timeout)
                     return self._failed(out, current, kind, message, retryable=kind != "protocol")
-            nxt = self._next_hop(out, current, view, location, seen)
+            nxt = self._next_hop(out, current, view, header_text(location), seen)
             if nxt is None:
                 return out
             if self._guards_internal(out):
@@ -320,8 +326,17 @@ def _aio_failure(exc: BaseException, timeout: float) -> tuple[str, str]:
 
 
 def _joined(headers: Any) -> dict[str, str]:
-    """A multidict as urllib3 gives it: repeated fields joined with ", "."""
-    return {k: ", ".join(headers.getall(k)) for k in headers.keys()}
+    """A multidict as urllib3 gives it: repeated fields joined with ", ", text decoded as Latin-1."""
+    return {_latin1(k): _latin1(", ".join(headers.getall(k))) for k in headers.keys()}
+
+
+def _latin1(text: str) -> str:
+    """Header text as http.client (the Fetcher's) decodes it: each byte one character (Latin-1).
+    aiohttp decodes UTF-8 and keeps other bytes as lone surrogates, which no UTF-8 file (the index,
+    a WARC) can hold: a reason phrase "Non trouv\xe9" made every later run crash."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 @functools.cache

@@ -198,6 +198,10 @@ class Report:
     manifests: list[str]
     documents: Sequence[DocumentResult]  # a list, or a run's ResultSpool (read back from disk)
     archive: str | None = None  # the archive folder as given: archived_path is relative to it
+    # Why the run stopped before observing every document ("interrupted: 3 of 10 documents
+    # observed", "--max-time 600 s reached: …"); None for a complete run. What was observed is
+    # recorded and reported all the same.
+    incomplete: str | None = None
 
     def counts(self) -> dict[str, Any]:
         """Summary counts.
@@ -235,6 +239,8 @@ class Report:
             raise ValueError(f"fail_on must be one of {FAIL_ON}, not {fail_on!r}")
         if fail_on == "never":
             return 0
+        if self.incomplete:  # documents were left unchecked: never a green run
+            return 1
         return 1 if severity_rank(self.worst_severity()) >= severity_rank(fail_on) else 0
 
     def summary_line(self) -> str:
@@ -249,7 +255,8 @@ class Report:
             if k
         )
         line = f"{head}: {statuses}" if statuses else head
-        return f"{line} · {severities or 'no findings'}"
+        line = f"{line} · {severities or 'no findings'}"
+        return f"{line} · INCOMPLETE: {self.incomplete}" if self.incomplete else line
 
     def to_dict(self, documents: bool = True) -> dict[str, Any]:
         """JSON form; see docs/report-schema.json. ``documents=False``: without the "documents"
@@ -266,6 +273,8 @@ class Report:
             "summary": {**self.counts(), "worst_severity": self.worst_severity()},
             "archive": self.archive,
         }
+        if self.incomplete:
+            head["incomplete"] = self.incomplete
         if documents:
             head["documents"] = [d.to_dict() for d in self.documents]
         return head
@@ -288,6 +297,7 @@ class Report:
                 manifests=list(d.get("manifests", [])),
                 documents=[DocumentResult.from_dict(x) for x in d.get("documents", [])],
                 archive=d.get("archive"),
+                incomplete=d.get("incomplete"),
             )
         except KeyError as exc:
             raise ValueError(f"report is missing {exc.args[0]!r}") from None

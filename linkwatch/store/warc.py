@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -109,9 +109,17 @@ class WarcLog:
         info = {"software": f"linkwatch/{__version__}", "format": "WARC File Format 1.1",
                 "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"}
         self._emit(self.writer.create_warcinfo_record(filename, info))
+        self.complete = stream.tell()  # where the last complete observation's records end
 
     def observation(self, obs: Observation, findings: list[Finding], body: Path | None,
                     earlier: Earlier | None) -> str | None:
+        """Write every record of one observation; returns the final response/revisit record id."""
+        record_id = self._observation(obs, findings, body, earlier)
+        self.complete = self.stream.tell()
+        return record_id
+
+    def _observation(self, obs: Observation, findings: list[Finding], body: Path | None,
+                     earlier: Earlier | None) -> str | None:
         """Write every record of one observation; returns the final response/revisit record id.
 
         ``body``: the kept bytes, if any; ``earlier``: where this payload was first archived, if it
@@ -355,7 +363,21 @@ def open_run_warc(folder: Path, name: str) -> Iterator[WarcLog]:
     partial = folder / f"{name}.open"
     with open(partial, "wb") as fh:
         log = WarcLog(fh, name)
-        yield log
+        try:
+            yield log
+        except BaseException:
+            # The run failed cleanly (disk full…): what was recorded refers to records written
+            # so far. Keep them, cut anything half-written, and finish the file under its name;
+            # only if even that fails is the partial file removed (nothing named .open is left).
+            try:
+                fh.truncate(log.complete)
+                fh.flush()
+                os.fsync(fh.fileno())
+                fh.close()
+                os.replace(partial, final)
+            except OSError:
+                partial.unlink(missing_ok=True)
+            raise
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(partial, final)
@@ -446,7 +468,10 @@ def _refuse(index: Index, doc: Document, sha256: str, problem: str) -> None:
 def _http_headers(status: int, reason: str, headers: dict[str, str], length: int) -> StatusAndHeaders:
     kept = [(k, v) for k, v in headers.items() if k.lower() not in _TRANSPORT_HEADERS]
     kept.append(("Content-Length", str(length)))
-    return StatusAndHeaders(f"{status} {reason or ''}".strip(), kept, protocol="HTTP/1.1")
+    # warcio writes the status line as ASCII (it percent-encodes header values itself, not this):
+    # a reason phrase such as "Non trouvé" (Latin-1 on the wire) is kept percent-encoded.
+    reason = quote(reason or "", safe=" !\"#$&'()*+,-./:;<=>?@[\\]^_`{|}~", encoding="latin-1", errors="replace")
+    return StatusAndHeaders(f"{status} {reason}".strip(), kept, protocol="HTTP/1.1")
 
 
 def _concurrent(record_id: str | None) -> dict[str, str]:
