@@ -37,6 +37,9 @@ A *handler* is any callable taking an :class:`Exchange`; the classes below are r
 ``soft_404()``         200 text/html "page not found"
 :class:`HugeHeader`    a header line longer than any client accepts (``LineTooLong``)
 :class:`Raw`           arbitrary status, reason phrase and header bytes (hostile text)
+:class:`Interim`       1xx interim responses (103 Early Hints) before the real one
+:class:`BodyToHead`    a body sent after the headers of a HEAD response
+:class:`RawBytes`      any bytes as the whole response (a broken status line…)
 =====================  ==============================================================
 
 ``LocalServer(tls=tls_context(tmp))`` serves HTTPS with a certificate from a CA made for the
@@ -451,6 +454,45 @@ class Raw:
         head += f"Content-Length: {len(self.body)}\r\n\r\n"
         ex._http.wfile.write(head.encode("latin-1"))
         ex.write(self.body)
+
+
+@dataclass
+class Interim:
+    """Interim 1xx responses (``103 Early Hints`` by default) before ``then`` answers, as HTTP allows."""
+
+    then: Handler
+    status: int = 103
+    headers: list[tuple[str, str]] = field(default_factory=lambda: [("Link", "</style.css>; rel=preload")])
+
+    def __call__(self, ex: Exchange) -> None:
+        head = f"HTTP/1.1 {self.status} Early Hints\r\n" + "".join(f"{k}: {v}\r\n" for k, v in self.headers) + "\r\n"
+        ex._http.wfile.write(head.encode("latin-1"))
+        self.then(ex)
+
+
+@dataclass
+class BodyToHead:
+    """Answer HEAD as if it were GET: the body follows the headers (which no client may read)."""
+
+    body: bytes
+    content_type: str = "application/pdf"
+
+    def __call__(self, ex: Exchange) -> None:
+        ex.send_head(200, {"Content-Type": self.content_type, "Content-Length": str(len(self.body))})
+        ex._http.wfile.write(self.body)  # Exchange.write skips bodies for HEAD: bypass it
+        ex.close()
+
+
+@dataclass
+class RawBytes:
+    """Write ``data`` as the whole response, byte for byte (not HTTP, or HTTP gone wrong), then close."""
+
+    data: bytes
+
+    def __call__(self, ex: Exchange) -> None:
+        ex.server._answered(ex)
+        ex._http.wfile.write(self.data)
+        ex.close()
 
 
 def cf_challenge() -> Status:

@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 from httpserver import (
+    BodyToHead,
     Content,
     Delay,
     Hang,
     HugeHeader,
+    Interim,
     LocalServer,
     Raw,
+    RawBytes,
     Redirect,
     Sequence,
     Status,
@@ -68,6 +71,16 @@ def _routes(server: LocalServer, prefix: str) -> dict[str, str]:
         "hang": server.route(f"{p}/hang.pdf", Hang(10)),
         "huge-header": server.route(f"{p}/huge.pdf", HugeHeader()),
         "odd-reason": server.route(f"{p}/odd.pdf", Raw(200, "Fine Thanks", [("Content-Type", "application/pdf")])),
+        # Issue 12, item 11 and 13: what once split the two clients' verdicts, or misjudged both.
+        "early-hints": server.route(f"{p}/hints.pdf", Interim(pdf)),
+        "body-to-head": server.route(f"{p}/headbody.pdf", BodyToHead(PDF.read_bytes())),
+        "latin1-location": server.route(f"{p}/latin1", Raw(302, "Found", [("Location", f"{p}/caf\xe9.pdf")])),
+        "_latin1-target": server.route(f"{p}/caf%C3%A9.pdf", pdf),
+        "latin1-reason": server.route(f"{p}/nontrouve.pdf", Raw(404, "Non trouv\xe9", [("X-Note", "caf\xe9")])),
+        "206-unasked": server.route(f"{p}/206.pdf", Content(PDF.read_bytes(), "application/pdf", status=206)),
+        "304-unasked": server.route(f"{p}/304.pdf", Status(304)),
+        "bad-status-line": server.route(f"{p}/badstatus.pdf", RawBytes(b"HTTP/1.1 abc Whatever\r\n\r\n")),
+        "not-http": server.route(f"{p}/ssh", RawBytes(b"SSH-2.0-OpenSSH_9.6\r\n")),
         "bad-scheme": "mailto:someone@example.org",
         "refused": f"http://127.0.0.1:{_closed_port()}/x.pdf",
     }
@@ -86,7 +99,8 @@ def _facts(r: FetchResult, prefix: str) -> dict:
     return {
         "status": r.http_status, "kind": r.error_kind, "final": plain(r.final_url),
         "hops": [(plain(h.url), h.status) for h in r.redirects], "attempts": r.attempts,
-        "type": r.content_type, "reason": r.reason, "failed": r.error is not None,
+        "type": r.content_type, "reason": r.reason, "failed": r.error is not None, "error": plain(r.error),
+        "headers": {k: v for k, v in r.response_headers.items() if k.lower() == "x-note"},
         "sent": {k: v for k, v in r.request_headers.items()},
     }
 
@@ -125,6 +139,14 @@ def test_prober_judges_every_misbehaving_server_as_the_fetcher_does(server: Loca
     assert [r.method for r in server.requests("/bulk/nohead.pdf")] == ["HEAD", "GET"]
     assert [r.method for r in server.requests("/bulk/gone.pdf")] == ["HEAD"]
     assert server.body_bytes("/bulk/a.pdf") == 0
+    # Interim responses are skipped; a body sent to HEAD is not a failure; Latin-1 is Latin-1.
+    assert got["early-hints"]["status"] == got["body-to-head"]["status"] == 200
+    assert got["latin1-location"]["final"] == server.url("/P/caf%C3%A9.pdf")
+    assert got["latin1-reason"]["reason"] == "Non trouvé" and got["latin1-reason"]["headers"] == {"X-Note": "café"}
+    # Never asked for: a part, a "not modified"; and not HTTP at all: protocol errors, not retried.
+    for case in ("206-unasked", "304-unasked", "bad-status-line", "not-http"):
+        assert got[case]["kind"] == "protocol" and got[case]["attempts"] == 1, case
+    assert got["not-http"]["error"] == "invalid HTTP response: bad status line 'SSH-2.0-OpenSSH_9.6'"
 
 
 def test_prober_errors_are_worded_like_the_fetchers(server: LocalServer, process: bool) -> None:

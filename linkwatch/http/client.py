@@ -171,6 +171,7 @@ class Attempt:
     retry_after: float | None = None
     remote_addr: str | None = None
     origin_internal: bool | None = None  # the first response came from an internal address
+    conditional: bool = False  # the request carried If-None-Match / If-Modified-Since
 
 
 @dataclass
@@ -208,6 +209,10 @@ class Client:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         return headers
+
+    @staticmethod
+    def _new_attempt(headers: dict[str, str]) -> Attempt:
+        return Attempt(conditional="If-None-Match" in headers or "If-Modified-Since" in headers)
 
     def _hop_headers(self, headers: dict[str, str], url: str, downgraded: bool) -> dict[str, str]:
         """``headers`` plus the configured headers of ``url``'s origin, unless the chain left https.
@@ -313,7 +318,12 @@ class Client:
         if quirks.is_bot_challenge(status, out.headers):  # retrying a challenge only earns another one
             out.error, out.error_kind = f"bot challenge (HTTP {status})", "challenge"
             return False
-        if status == 304:
+        if status == 304 and out.conditional:
+            return False
+        if status in (206, 304):  # never asked for: no Range is sent, nor (here) a validator
+            asked = "a request without Range" if status == 206 else "a request that was not conditional"
+            out.error = f"invalid HTTP response: {status} {resp.reason} to {asked}".replace("  ", " ")
+            out.error_kind, out.retryable = "protocol", False
             return False
         if not 200 <= status < 300:
             self._http_error(out)
@@ -420,9 +430,13 @@ def needs_get(result: FetchResult) -> bool:
     """Whether an availability check answered by HEAD must be asked again with GET.
 
     Some servers mishandle HEAD (405, 501, 403, even 500) while GET works, so any error but a
-    plain 404/410 is asked again with GET, its body discarded unread, as link checkers do."""
+    plain 404/410 is asked again with GET, its body discarded unread, as link checkers do; so is
+    a HEAD whose answer was not valid HTTP (some servers send a body after a HEAD's headers, which
+    one client's parser reads as a broken next response and the other never sees)."""
     code = result.http_status
-    return code is not None and code >= 400 and code not in _HEAD_TRUSTED
+    if code is None:  # no response to HEAD that parses (a body sent after a HEAD's headers…)
+        return result.error_kind == "protocol"
+    return code >= 400 and code not in _HEAD_TRUSTED
 
 
 _HEAD_TRUSTED = frozenset({404, 410})

@@ -103,6 +103,11 @@ def _protocol_violation(exc: BaseException) -> str | None:
             return f"invalid HTTP response: {e.args[0] if e.args else 'line too long'}"
         if type(e) is http.client.HTTPException and "more than" in str(e):  # "got more than 100 headers"
             return f"invalid HTTP response: {e}"
+        # A status line that is not HTTP ("SSH-2.0-…", "HTTP/1.1 abc"). RemoteDisconnected is one
+        # too for http.client, but it means no answer at all (a stale connection): retried.
+        if isinstance(e, http.client.BadStatusLine) and not isinstance(e, http.client.RemoteDisconnected):
+            line = " ".join(str(e.args[0] if e.args else e).split())[:100]
+            return f"invalid HTTP response: bad status line {line!r}"
     return None
 
 
@@ -266,7 +271,7 @@ class Fetcher(Client):
     def _attempt(self, url: str, dest_dir: Path, headers: dict[str, str], want_body: bool,
                  method: str = "GET") -> Attempt:
         """One try: request, follow redirects, read the final body. Never raises for the network."""
-        out = Attempt()
+        out = self._new_attempt(headers)
         if self._stopped.is_set():
             return self._failed(out, url, "connection", "stopped before this attempt (the run was stopped)",
                                 retryable=False)

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import pickle
 import queue
+import re
 import ssl
 import subprocess
 import threading
@@ -227,7 +228,7 @@ class Prober(Client):
         """One try of the redirect chain, no body read; never raises for the network."""
         from yarl import URL
 
-        out = Attempt()
+        out = self._new_attempt(headers)
         seen = {url}
         current = url
         left_https = False
@@ -311,7 +312,14 @@ def _aio_failure(exc: BaseException, timeout: float) -> tuple[str, str]:
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", f"timed out {during}: nothing received for {timeout:g} s"
     if isinstance(exc, aiohttp.ClientResponseError):  # never for a status: the response was unparsable
-        return "protocol", f"invalid HTTP response: {exc.message}"
+        status_line = re.search(r"Bad status line:.*?b(['\"])(.*?)\1", str(exc.message), re.DOTALL)
+        if status_line:  # worded as the Fetcher words http.client's BadStatusLine
+            line = " ".join(status_line.group(2).split())[:100]
+            return "protocol", f"invalid HTTP response: bad status line {line!r}"
+        too_long = re.search(r"Got more than (\d+) bytes", str(exc.message))
+        if too_long:  # worded as http.client's LineTooLong (without aiohttp's quote of the bytes)
+            return "protocol", f"invalid HTTP response: got more than {too_long.group(1)} bytes when reading header line"
+        return "protocol", f"invalid HTTP response: {' '.join(str(exc.message).split())[:200]}"
     if isinstance(exc, (aiohttp.ClientSSLError, ssl.SSLError)):
         return "connection", f"TLS error: {exc}"
     if isinstance(exc, aiohttp.ClientConnectorError):
