@@ -14,6 +14,7 @@ flate-bomb.pdf           a content stream of 1 GiB of zeros in ~1 MB          me
 operators.pdf            a content stream of 2 million tiny operators         timeout
 page-tree-cycle.pdf      a /Pages node that is its own kid                    malformed
 xref-prev-cycle.pdf      two xref sections whose /Prev point at each other    read (pypdf guards)
+masthead-spaces.pdf      a masthead with 100,000 spaces inside (~700 bytes)   read (linear time)
 zip.pdf                  a ZIP archive named .pdf                             malformed
 html.pdf                 an HTML page named .pdf                              malformed
 =======================  ===================================================  ==================
@@ -142,6 +143,13 @@ def xref_prev_cycle() -> bytes:
     return first + update
 
 
+def masthead_spaces(spaces: int = 100_000) -> bytes:
+    """A masthead "United Nations A" + 100,000 spaces + "/79/62!" in a ~700-byte file (the spaces
+    compress to nothing): the symbol patterns once took time quadratic in such a line."""
+    content = b"BT /F1 10 Tf 72 720 Td (United Nations A" + b" " * spaces + b"/79/62!) Tj ET"
+    return _one_page(_stream(content))
+
+
 def zip_file() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
@@ -190,6 +198,7 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str | None]] = {
     "operators.pdf": (operators, "timeout"),
     "page-tree-cycle.pdf": (page_tree_cycle, "malformed:"),
     "xref-prev-cycle.pdf": (xref_prev_cycle, None),
+    "masthead-spaces.pdf": (masthead_spaces, None),
     "zip.pdf": (zip_file, "malformed:"),
     "html.pdf": (html, "malformed:"),
 }

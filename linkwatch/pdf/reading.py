@@ -42,7 +42,10 @@ UN_NAMES: tuple[str, ...] = (
 )
 _UN_NAME = "|".join(re.escape(n) for n in UN_NAMES)
 # Name then symbol; Arabic may extract in the other order.
-_MASTHEAD = re.compile(rf"^\s*(?:{_UN_NAME})\s+(?P<rest>\S.*?)\s*$|^\s*(?P<rtl>\S.*?)\s+(?:{_UN_NAME})\s*$")
+# Greedy and anchored on non-blanks at both ends: the lazy "\S.*?\s*$" tried the trailing blanks
+# at every position, quadratic in a line of spaces (issue 12: a 724-byte PDF held a worker for its
+# whole timeout).
+_MASTHEAD = re.compile(rf"^\s*(?:{_UN_NAME})\s+(?P<rest>\S(?:.*\S)?)\s*$|^\s*(?P<rtl>\S(?:.*\S)?)\s+(?:{_UN_NAME})\s*$")
 _UN_NAME_START = re.compile(rf"^\s*(?:{_UN_NAME})\b")
 _LIST_LABELS = re.compile(r"(?:^|(?<=\s))[IVX]{1,4}\.(?=\s|[A-Z])")
 # A cover or brochure labels its symbol: "Review Highlights JIU/NOTE/2022/1/Rev.1" (a short label

@@ -66,14 +66,25 @@ _FULL_SYMBOL = re.compile(rf"{_ORGAN}(?:/{_COMPONENT})+{_YEAR_SUFFIX}?", re.IGNO
 _SC_YEAR = re.compile(r"^(S/RES/\d+)\s*\((\d{4})\)$", re.IGNORECASE)
 
 
+# The longest text that can be one symbol, or one joint symbol. Python's regular expressions
+# backtrack: on crafted text (a masthead "United Nations A" + thousands of spaces + "/79/62!")
+# some of the patterns below took time quadratic in its length, and a 724-byte PDF held an
+# inspection worker for its whole timeout. Bounding what they are applied to keeps every call
+# linear in the text; no UN symbol comes near these lengths (the longest seen: ~40 characters).
+MAX_SYMBOL_TEXT = 200
+MAX_JOINT_TEXT = 600
+
+
 def split_joint(text: str) -> list[str]:
     """Split a joint symbol into its parts, trimmed, asterisks kept.
 
     ``"A/80/62*−E/2025/12*"`` → ``["A/80/62*", "E/2025/12*"]``. Dashes inside a part
     (``A/ES-10/1022``, ``A/RES/S-8/1``) do not split: a separator must be followed by an organ
-    prefix and ``/``.
+    prefix and ``/``. Text longer than any joint symbol is returned whole, unsplit.
     """
     text = text.strip()
+    if len(text) > MAX_JOINT_TEXT:  # not a symbol; and the regexes' time stays linear (below)
+        return [text] if text else []
     parts, start = [], 0
     for sep in _JOINT_SEPARATOR.finditer(text):
         if "/" in text[start:sep.start()]:  # a dash inside a joint body ("DP-FPA/") splits nothing
@@ -170,6 +181,8 @@ def parse(text: str) -> Symbol | None:
     """Take one symbol apart (case, dash variants, spacing and asterisks tolerated); None if it is
     not one. A joint symbol is several symbols: :func:`split_joint` it first."""
     s = text.strip()
+    if len(s) > MAX_SYMBOL_TEXT:
+        return None
     reissued = "*" in s
     s = re.sub(_DASH, "-", s.replace("*", "")).strip()
     part = None
@@ -317,7 +330,9 @@ def find_symbol_spans(text: str) -> list[tuple[list[str], int, int]]:
     return groups
 
 
-_JOINER = re.compile(rf"\**[ \t\u00a0]*(?:{_DASH}|\r?\n)[ \t\u00a0]*\**[ \t\u00a0]*")
+# Unambiguous (blanks, then asterisks each followed by blanks): "[ ]*\**[ ]*" split a run of
+# blanks between two quantifiers in every way before failing, quadratic in the run.
+_JOINER = re.compile(rf"\**[ \t\u00a0]*(?:{_DASH}|\r?\n)[ \t\u00a0]*(?:\*+[ \t\u00a0]*)?")
 
 
 def key(symbol: str) -> str:
@@ -347,7 +362,7 @@ def same(a: str, b: str) -> bool:
 def looks_like_symbol(text: str) -> bool:
     """True when the whole of ``text`` (trimmed, asterisks ignored) is one symbol with a digit."""
     s = text.strip().replace("*", "").strip()
-    return bool(_FULL_SYMBOL.fullmatch(s)) and any(c.isdigit() for c in s)
+    return len(s) <= MAX_SYMBOL_TEXT and bool(_FULL_SYMBOL.fullmatch(s)) and any(c.isdigit() for c in s)
 
 
 def find_symbols(text: str) -> list[str]:
