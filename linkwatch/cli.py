@@ -6,6 +6,7 @@ above it; 2 bad usage or a bad manifest; 3 the run itself failed.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -83,7 +84,7 @@ def _known_error(exc: Exception) -> int | None:
             or _raised(exc, "store.index", "NoArchive"):
         _error(str(exc.args[0]) if exc.args else str(exc))
         return EXIT_USAGE
-    if _raised(exc, "outputs", "UnsafeOutput"):
+    if _raised(exc, "outputs", "UnsafeOutput") or _raised(exc, "validation", "OptionError"):
         _error(str(exc))
         return EXIT_USAGE
     if _raised(exc, "run", "RunFailed"):
@@ -111,13 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exit 1 when a finding is at or above this severity (default error)")
     output.add_argument("--quiet", action="store_true", help="table/markdown: list only documents with findings")
     fetching = argparse.ArgumentParser(add_help=False)
-    fetching.add_argument("--concurrency", type=_positive_int, default=8, metavar="N", help="documents in flight (default 8)")
-    fetching.add_argument("--per-host", type=_positive_int, default=2, metavar="N", help="requests in flight per host (default 2)")
-    fetching.add_argument("--min-interval", type=_non_negative, default=0.2, metavar="S",
+    fetching.add_argument("--concurrency", type=int, default=8, metavar="N", help="documents in flight (default 8)")
+    fetching.add_argument("--per-host", type=int, default=2, metavar="N", help="requests in flight per host (default 2)")
+    fetching.add_argument("--min-interval", type=float, default=0.2, metavar="S",
                           help="seconds between request starts to one host (default 0.2)")
-    fetching.add_argument("--timeout", type=_positive_float, default=30.0, metavar="S", help="connect/read timeout (default 30)")
-    fetching.add_argument("--retries", type=_non_negative_int, default=3, metavar="N", help="retries after the first try (default 3)")
-    fetching.add_argument("--max-size", type=_positive_int, default=512 * 1024**2, metavar="BYTES",
+    fetching.add_argument("--timeout", type=float, default=30.0, metavar="S", help="connect/read timeout (default 30)")
+    fetching.add_argument("--retries", type=int, default=3, metavar="N", help="retries after the first try (default 3)")
+    fetching.add_argument("--max-size", type=int, default=512 * 1024**2, metavar="BYTES",
                           help="largest body accepted (default 512 MiB)")
     fetching.add_argument("--min-rate", type=float, default=1024.0, metavar="BYTES/S",
                           help="slowest body accepted, averaged over --timeout seconds (default 1024; 0: off)")
@@ -142,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                             ("archive", "the same, and keep every new version's bytes")):
         p = sub.add_parser(name, parents=[archive_opt, output, fetching], help=help_text, description=help_text)
         p.add_argument("manifests", nargs="+", metavar="MANIFEST")
-        p.add_argument("--transient", type=_positive_int, default=2, metavar="N",
+        p.add_argument("--transient", type=int, default=2, metavar="N",
                        help="an unreachable (or HTTP 5xx) document that was ok is a warning until it fails N runs "
                             "in a row (default 2; 1: an error at once)")
         p.add_argument("--shard", type=_shard, metavar="K/N",
@@ -653,17 +654,14 @@ def _number(cast: Callable[[str], float], minimum: float, *, strict: bool = Fals
     """An argparse type: a number of ``cast`` at least (or, ``strict``, more than) ``minimum``."""
     def parse(text: str) -> float:
         value = cast(text)
-        if value < minimum or (strict and value == minimum):
-            raise argparse.ArgumentTypeError(f"must be {'more than' if strict else 'at least'} {minimum:g}")
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'more than' if strict else 'at least'} {minimum:g}")
         return value
     parse.__name__ = cast.__name__  # argparse names the type in "invalid int value" messages
     return parse
 
 
-_positive_int = _number(int, 1)
-_non_negative_int = _number(int, 0)
-_positive_float = _number(float, 0, strict=True)
-_non_negative = _number(float, 0)
+_positive_float = _number(float, 0, strict=True)  # inspect/discover --timeout (run options: validation.py)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from .un.resolve import Resolvers
 from .schedule import by_host
 from .shard import select as select_shard
 from .stopping import Stopped, Stopper
+from .validation import check_options
 from .timestamps import now
 from .store.warc import WarcLog, open_run_warc
 from .wayback import DEFAULT_CDX_URL, open_wayback
@@ -139,7 +140,10 @@ class Archive:
 
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
-    """Run ``check`` (facts only) or ``archive`` (facts and bytes) over manifests."""
+    """Run ``check`` (facts only) or ``archive`` (facts and bytes) over manifests.
+
+    Raises :class:`~linkwatch.validation.OptionError` for an option that cannot work, before anything."""
+    check_options(options)
     # The bulk path's process (http.prober.Prober) starts now: its ~0.2 s of start-up overlaps reading
     # the manifests and planning, on the other core.
     bulk_likely = not options.suggest and (options.availability_only or (options.archive / INDEX_NAME).exists())
