@@ -166,9 +166,10 @@ def _literal(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-def un_page(lines: list[str], font: bytes = _FONT) -> bytes:
-    """A one-page PDF whose text is ``lines`` (latin-1), one per line, set in ``font``: a UN-style
-    page 1 when the lines are a masthead, "Distr.", a title…"""
+def un_page(lines: list[str], font: bytes = _FONT, extra: list[bytes] | None = None) -> bytes:
+    """A one-page PDF whose text is ``lines`` (latin-1), one per line, set in ``font`` (object 5;
+    ``extra`` objects follow it, from 6): a UN-style page 1 when the lines are a masthead, "Distr.",
+    a title…"""
     content = b"BT /F1 10 Tf 72 720 Td 14 TL " + b" ".join(_literal(line) + b" '" for line in lines) + b" ET"
     return _pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -177,6 +178,7 @@ def un_page(lines: list[str], font: bytes = _FONT) -> bytes:
         b"/Contents 4 0 R >>",
         _stream(content),
         font,
+        *(extra or []),
     ])
 
 

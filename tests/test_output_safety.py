@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hostile_files import _pdf, _stream
+from hostile_files import _stream, un_page
 from httpserver import Content, LocalServer, Raw, Redirect
 
 import linkwatch
@@ -34,29 +34,15 @@ NEWLINES = "\n::error file=evil.toml,line=1::pwned\r\n## injected heading\n<scri
 ACTIVE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _literal(text: str) -> bytes:
-    raw = text.encode("latin-1")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
-
-
 def hostile_title_pdf() -> bytes:
     """A UN-style page 1 whose title line carries TITLE; an identity ToUnicode CMap makes pypdf
     extract every byte 0x00-0xFF as the code point of the same value (escapes included)."""
     lines = ["United Nations A/79/999", "Distr.: General", "Original: English", TITLE, "",
              "The body of the report is in lower case and follows the title."]
-    content = b"BT /F1 10 Tf 72 720 Td 14 TL " + b" ".join(_literal(line) + b" '" for line in lines) + b" ET"
     cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Identity-Latin1 def "
             b"/CMapType 2 def\n1 begincodespacerange <00> <FF> endcodespacerange\n"
             b"1 beginbfrange <00> <FF> <0000> endbfrange\nendcmap CMapName currentdict /CMap defineresource pop end end")
-    return _pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> "
-        b"/Contents 4 0 R >>",
-        _stream(content),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
-        _stream(cmap),
-    ])
+    return un_page(lines, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>", [_stream(cmap)])
 
 
 @pytest.fixture(scope="module")
