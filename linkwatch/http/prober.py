@@ -97,7 +97,8 @@ class Prober(Client):
                     return
         finally:
             if thread.is_alive():
-                loop.call_soon_threadsafe(main.cancel)
+                with contextlib.suppress(RuntimeError):  # the loop has just closed: nothing left to cancel
+                    loop.call_soon_threadsafe(main.cancel)
             thread.join()
 
     def _in_child(self, items: Iterable[Work[K]], revalidate: bool) -> Iterator[list[tuple[K, FetchResult]]]:
