@@ -228,7 +228,7 @@ class Index:
         path = Path(path)
         if not path.is_file():
             raise NoArchive(f"no linkwatch archive at {path.parent} (no {path.name} there); "
-                            "check --archive or $LINKWATCH_ARCHIVE")
+                            "check --archive or $LINKWATCH_ARCHIVE, or run 'linkwatch check' first")
         index = cls.__new__(cls)
         index.path = path
         uri = "file:" + quote(str(path.absolute()))
