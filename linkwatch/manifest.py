@@ -10,6 +10,7 @@ import bisect
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -356,7 +357,7 @@ def _document(raw: Any, index: int, defaults: dict[str, Any], name: str, lines: 
     expected = tuple(unsymbols.normalise(s) for s in unsymbols.split_joint(symbol)) if symbol else ()
     lang = raw.get("lang", defaults.get("lang"))
     if "url" in raw:
-        url = _check_url(raw["url"], name, lambda: line_of("url"), "document.url")
+        url = check_url(raw["url"], name, lambda: line_of("url"), "document.url")
     elif expected:  # symbol only: the URL is resolved from it (see linkwatch.un.resolve.primary_url)
         try:
             url = unresolve.primary_url(expected[0], lang or "en", resolvers)
@@ -389,7 +390,7 @@ def _mirrors(value: list[Any] | str, expected: tuple[str, ...], url: str, lang: 
         if not expected:
             raise ManifestError(name, line(), "document.mirrors", '"auto" needs a symbol to resolve mirrors from')
         return unresolve.mirror_urls(expected[0], lang or "en", resolvers, exclude=(url,))
-    return tuple(_check_url(m, name, line, "document.mirrors") if isinstance(m, str)
+    return tuple(check_url(m, name, line, "document.mirrors") if isinstance(m, str)
                  else _bad_mirror(name, line()) for m in value)
 
 
@@ -397,9 +398,12 @@ def _bad_mirror(name: str, line: int) -> str:
     raise ManifestError(name, line, "document.mirrors", "must be a list of URL strings")
 
 
-def _check_url(url: str, name: str, line: Callable[[], int], field_name: str) -> str:
+def check_url(url: str, name: str, line: Callable[[], int], field_name: str) -> str:
     """``url`` trimmed, if it is a usable http(s) URL; ``line()`` locates the error otherwise."""
     url = url.strip()
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in url):  # a line break, BEL, ESC, zero-width…
+        raise ManifestError(name, line(), field_name, "the URL contains a control or invisible character "
+                            "(not shown); remove it or percent-encode it")
     if re.match(r"[^/?#]*//[^/?#]*@", url):  # user:pass@ would be recorded and shown in clear
         host = re.sub(r"^[^/?#]*//[^/?#]*@", "", url).split("/")[0].split(":")[0]
         raise ManifestError(name, line(), field_name, "a user name or password in the URL is not allowed "

@@ -12,7 +12,8 @@ from httpserver import Content, LocalServer
 
 from linkwatch import cli
 from linkwatch.un.discover import (
-    Discovery, Reference, SourceError, Unlisted, discover, find_references, merge, pdf_flow, read_references,
+    Discovery, Reference, SourceError, Unlisted, discover, find_references, html_to_text, merge, pdf_flow,
+    read_references,
 )
 from linkwatch.manifest import parse
 
@@ -370,6 +371,39 @@ def test_discover_output_is_always_valid_toml(source: str, title: str, url: str,
     first = data["document"][0]
     assert first.get("title") == (clean(title) if title else None)
     assert first.get("url") == (clean(url) if url else None)
+
+
+def test_adjacent_html_cells_and_items_are_separate_documents() -> None:
+    html = ('<ul><li><a href="https://undocs.org/A/79/72">A/79/72</a></li><li><a href="https://undocs.org/A/79/73">'
+            'A/79/73</a></li></ul><table><tr><td>A/79/80</td><td>A/79/81</td></tr><tr><td>E/2024/1</td>'
+            '<td>Report</td></tr></table><div>A/79/92</div><div>A/79/93</div>')
+    refs = {r.symbol: r.url for r in find_references(html_to_text(html))}
+    assert refs == {"A/79/72": "https://undocs.org/A/79/72", "A/79/73": "https://undocs.org/A/79/73",
+                    "A/79/80": None, "A/79/81": None, "E/2024/1": None, "A/79/92": None, "A/79/93": None}
+    # A dash still joins the parts of a joint symbol, on one line or at a line's end.
+    assert [r.symbol for r in find_references("- A/79/62 – E/2024/3\n- A/80/62\n- A/80/63")] == [
+        "A/79/62–E/2024/3", "A/80/62", "A/80/63"]
+
+
+def test_invisible_characters_and_fullwidth_digits_do_not_cut_a_symbol() -> None:
+    text = "- A/RES/78/1\u00ad0\n- A/RES/78/3\u200b23\n- A/RES/78/\uff13\uff12\uff14\n- A/79/6\ufeff2"
+    assert [r.symbol for r in find_references(text)] == ["A/RES/78/10", "A/RES/78/323", "A/RES/78/324", "A/79/62"]
+
+
+def test_discover_never_writes_a_url_the_manifest_refuses(tmp_path: Path) -> None:
+    text = ("- A/79/72 at <http://[::1>\n- A/79/73 at https://user:pass@un.org/c.pdf\n"
+            "- A/79/74 “\x1b]8;;http://evil\x07Click” \n- A/79/75 at https://example.org/a75.pdf\n")
+    refs = find_references(text)
+    assert {r.symbol: r.url for r in refs} == {"A/79/72": None, "A/79/73": None, "A/79/74": None,
+                                               "A/79/75": "https://example.org/a75.pdf"}
+    manifest = tmp_path / "found.toml"
+    manifest.write_text(Discovery("note.md", refs).to_toml())
+    assert cli.main(["lint", str(manifest)]) == 0
+
+
+def test_a_url_place_holder_never_reaches_a_title() -> None:
+    (ref, *_rest) = find_references('See "A/79/62" at https://example.org/a"b\\c.pdf and E/CN.9/2025/5 and 6.')
+    assert ref.symbol == "A/79/62" and "\u27e6" not in (ref.title or "") and "\u27e7" not in (ref.title or "")
 
 
 def test_a_raw_delete_character_is_escaped() -> None:

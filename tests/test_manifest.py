@@ -181,3 +181,10 @@ def test_a_final_newline_does_not_pass_a_pattern_check(text: str, field: str) ->
     with pytest.raises(ManifestError) as exc:
         parse(text, "m.toml")
     assert field in exc.value.field
+
+
+def test_a_url_with_a_control_or_invisible_character_is_refused() -> None:
+    for bad in ("\\u0007", "\\u200b", "\\u001b"):  # TOML escapes: BEL, zero-width space, ESC
+        with pytest.raises(ManifestError) as err:
+            parse(f'[[document]]\nid = "a"\nurl = "https://example.org/a{bad}b.pdf"\n', "m.toml")
+        assert "control or invisible character" in str(err.value) and err.value.line == 3

@@ -125,7 +125,7 @@ _MAX_RANGE = 30
 
 
 def _written(text: str, context: Context) -> Iterator[Citation]:
-    for parts, start, end in unsymbols.find_symbol_spans(text):
+    for parts, start, end in unsymbols.find_symbol_spans(text, line_breaks_join=False):
         if _ROMAN_ORGAN.match(parts[0]) or not all(plausible(p, context) for p in parts):
             continue
         if len(parts) > 1:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 import tempfile
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -115,12 +116,23 @@ def discover(source: str, lang: str = "en", timeout: float = 30.0) -> Discovery:
         if not path.is_file():
             raise SourceError(f"no such file: {source}")
         text, is_pdf = _file_text(path, base_url=None, timeout=timeout)
+    text = normalise_text(text)
     if not is_pdf:
         refs, unlisted = read_references(text)
         return Discovery(source=source, references=refs, lang=lang, unlisted=unlisted)
     flow = pdf_flow(text)
     refs, unlisted = read_references(flow.text, own=flow.own, pages=flow.pages)
     return Discovery(source=source, references=refs, lang=lang, unlisted=unlisted, own=flow.own)
+
+
+def normalise_text(text: str) -> str:
+    """Text as a reader sees it: compatibility forms folded (fullwidth digits, ligatures: NFKC) and
+    invisible format characters dropped (soft hyphen, zero-width space and joiners, BOM…), which would
+    otherwise end a symbol early ("A/RES/78/3\u200b23" read as A/RES/78/3)."""
+    text = unicodedata.normalize("NFKC", text)
+    if any(unicodedata.category(c) == "Cf" for c in text):
+        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return text
 
 
 def _file_text(path: Path, base_url: str | None, timeout: float,
@@ -161,8 +173,11 @@ def _fetch_text(url: str, timeout: float) -> tuple[str, bool]:
                           content_type=got.content_type)
 
 
-_BLOCKS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "blockquote",
-           "ul", "ol", "table", "dd", "dt")
+# Elements that end a line of text: without the break, adjacent cells or items would run together
+# ("A/79/80A/79/81" read as one symbol from <td>A/79/80</td><td>A/79/81</td>).
+_BLOCKS = ("p", "div", "li", "tr", "td", "th", "caption", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+           "article", "blockquote", "ul", "ol", "table", "dl", "dd", "dt", "header", "footer", "nav", "main",
+           "aside", "figure", "figcaption", "pre", "address", "hr")
 
 
 def html_to_text(html: str, base_url: str | None = None) -> str:
@@ -291,6 +306,7 @@ def read_references(text: str, own: list[str] | None = None, pages: list[tuple[i
     is an item, a URL is the one cited for a symbol only when it names that symbol, and titles are
     not read from prose. Otherwise list items go on over their continuation lines (Markdown)."""
     prose = pages is not None
+    text = normalise_text(text)  # idempotent: a PDF's text was normalised before its pages were marked
     masked = _mask(text)
     plain = _URL_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), masked.text)
     found = citations.find_citations(plain, citations.Context(own=tuple(own or ())))
@@ -339,11 +355,12 @@ def _item_references(item: _Item, cited: list[citations.Citation], numbers: list
             url = next((urls[i] for i in ids if _names(urls[i], c.symbols)), None)
         else:
             url = _url_for(item, c.start - item.start, offsets, urls)
-        refs.append(Reference(symbols=c.symbols, url=url, title=None if prose else _title(item, c.symbols)))
+        refs.append(Reference(symbols=c.symbols, url=url if url and usable_url(url) else None,
+                              title=None if prose else _title(item, c.symbols)))
     used = {r.url for r in refs}
     for i in ids:  # URLs that no citation claims: pages (or PDFs) cited on their own
         url = urls[i]
-        if url in used:
+        if url in used or not usable_url(url):
             continue
         code_symbol = unresolve.symbol_from_unctad_code(url)
         if code_symbol and any(unsymbols.same(code_symbol, p) for r in refs for p in r.symbols):
@@ -354,6 +371,16 @@ def _item_references(item: _Item, cited: list[citations.Citation], numbers: list
             continue
         refs.append(Reference(url=url, title=None if prose else _page_title(item)))
     return refs
+
+
+def usable_url(url: str) -> bool:
+    """Whether the manifest would accept ``url`` (http(s), a host, no user info, no control
+    characters): discover never writes a manifest that ``lint`` refuses."""
+    try:
+        _manifest.check_url(url, "", lambda: 0, "url")
+    except _manifest.ManifestError:
+        return False
+    return True
 
 
 def _names(url: str, parts: list[str]) -> bool:
@@ -413,6 +440,7 @@ def _page_title(item: _Item) -> str | None:
 
 
 def _tidy(text: str) -> str:
+    text = _URL_TOKEN_RE.sub(" ", text)  # a URL's place holder is not part of a title
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"^\d{1,3}\s+(?=[A-Z])", "", text)  # a footnote number in front
     return text.strip(" ,;:.*-–—−").strip()

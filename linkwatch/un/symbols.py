@@ -315,13 +315,17 @@ def find_symbol_groups(text: str) -> list[tuple[list[str], int]]:
     return [(parts, start) for parts, start, _ in find_symbol_spans(text)]
 
 
-def find_symbol_spans(text: str) -> list[tuple[list[str], int, int]]:
-    """:func:`find_symbol_groups` with where each group ends: ``[(parts, start, end), …]``."""
+def find_symbol_spans(text: str, line_breaks_join: bool = True) -> list[tuple[list[str], int, int]]:
+    """:func:`find_symbol_groups` with where each group ends: ``[(parts, start, end), …]``.
+
+    ``line_breaks_join=False``: only a dash joins (in a list of citations, one symbol per line is
+    one document per line; a masthead stacks the parts of a joint symbol on lines of their own)."""
     groups: list[tuple[list[str], int, int]] = []
     last_end = -1
+    joiner = _JOINER if line_breaks_join else _DASH_JOINER
     for m, sym in _candidates(text):
         between = text[last_end:m.start()] if last_end >= 0 else None
-        if groups and between is not None and _JOINER.fullmatch(between):
+        if groups and between is not None and joiner.fullmatch(between):
             parts, start, _ = groups[-1]
             groups[-1] = (parts + [sym], start, m.end())
         else:
@@ -333,6 +337,7 @@ def find_symbol_spans(text: str) -> list[tuple[list[str], int, int]]:
 # Unambiguous (blanks, then asterisks each followed by blanks): "[ ]*\**[ ]*" split a run of
 # blanks between two quantifiers in every way before failing, quadratic in the run.
 _JOINER = re.compile(rf"\**[ \t\u00a0]*(?:{_DASH}|\r?\n)[ \t\u00a0]*(?:\*+[ \t\u00a0]*)?")
+_DASH_JOINER = re.compile(rf"\**[ \t\u00a0]*{_DASH}[ \t\u00a0]*(?:\*+[ \t\u00a0]*)?")
 
 
 def key(symbol: str) -> str:
