@@ -26,7 +26,7 @@ import os
 import re
 import unicodedata
 import tempfile
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -312,14 +312,19 @@ def read_references(text: str, own: list[str] | None = None, pages: list[tuple[i
     found = citations.find_citations(plain, citations.Context(own=tuple(own or ())))
     items = _items(masked.text, continuation=not prose if continuation is None else continuation)
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    refs: list[Reference] = []
-    for item in items:
-        mine = [c for c in found.found if item.start <= c.start < item.end]
-        numbers = [u for u in found.unattributed if item.start <= u.start < item.end]
+    collected = _Collected()
+    cited = sorted(found.found, key=lambda c: c.start)
+    cited_at = [c.start for c in cited]
+    unattributed = sorted(found.unattributed, key=lambda u: u.start)
+    unattributed_at = [u.start for u in unattributed]
+    for item in items:  # each item's citations by bisection: linear in the source, not items × citations
+        mine = cited[bisect_left(cited_at, item.start):bisect_left(cited_at, item.end)]
+        numbers = unattributed[bisect_left(unattributed_at, item.start):bisect_left(unattributed_at, item.end)]
         where = {"page": _page_at(pages, item.start)} if prose else {"line": bisect_right(line_starts, item.start)}
         for ref in _item_references(item, mine, numbers, masked.urls, prose):
             ref.line, ref.page = where.get("line", 0), where.get("page", 0)
-            _merge(refs, ref)
+            collected.add(ref)
+    refs = collected.refs
     notes: list[Unlisted] = []
     for u in found.unattributed:
         if _evidenced(u, refs):
@@ -349,14 +354,14 @@ def _item_references(item: _Item, cited: list[citations.Citation], numbers: list
                      urls: list[str], prose: bool) -> list[Reference]:
     refs: list[Reference] = []
     ids = item.url_ids()
-    offsets = [c.start - item.start for c in cited]
+    places = _ItemURLs(item, [c.start - item.start for c in cited], urls)
+    title = None if prose or not cited else _title(item)  # the item's, whichever of its symbols
     for c in cited:
         if prose:
             url = next((urls[i] for i in ids if _names(urls[i], c.symbols)), None)
         else:
-            url = _url_for(item, c.start - item.start, offsets, urls)
-        refs.append(Reference(symbols=c.symbols, url=url if url and usable_url(url) else None,
-                              title=None if prose else _title(item, c.symbols)))
+            url = places.for_symbol(c.start - item.start)
+        refs.append(Reference(symbols=c.symbols, url=url if url and usable_url(url) else None, title=title))
     used = {r.url for r in refs}
     for i in ids:  # URLs that no citation claims: pages (or PDFs) cited on their own
         url = urls[i]
@@ -367,7 +372,7 @@ def _item_references(item: _Item, cited: list[citations.Citation], numbers: list
             continue  # the file of a document already cited here
         if code_symbol and any(code_symbol.endswith("/" + u.text.split()[-1]) for u in numbers):
             # the URL's file name says which organ's resolution the item cites
-            refs.append(Reference(symbols=[code_symbol], url=url, title=None if prose else _title(item, [])))
+            refs.append(Reference(symbols=[code_symbol], url=url, title=None if prose else _title(item)))
             continue
         refs.append(Reference(url=url, title=None if prose else _page_title(item)))
     return refs
@@ -394,21 +399,32 @@ def _names(url: str, parts: list[str]) -> bool:
     return False
 
 
-def _url_for(item: _Item, offset: int, offsets: list[int], urls: list[str]) -> str | None:
-    """The URL cited for the symbol at ``offset``: the first URL after it and before the next
-    symbol, else (one symbol, one URL) the item's only URL."""
-    later = [o for o in offsets if o > offset]
-    end = min(later) if later else len(item.text)
-    for m in _URL_TOKEN_RE.finditer(item.text):
-        if offset <= m.start() < end:
-            return urls[int(m.group(1))]
-    ids = item.url_ids()
-    if len(offsets) == 1 and len(ids) == 1:
-        return urls[ids[0]]
-    return None
+class _ItemURLs:
+    """Which URL an item cites for the symbol at each offset (:meth:`for_symbol`), with the item's
+    URL places and symbol offsets sorted once: an item citing thousands of symbols stays linear."""
+
+    def __init__(self, item: _Item, offsets: list[int], urls: list[str]) -> None:
+        self.urls = urls
+        self.offsets = sorted(offsets)
+        places = [(m.start(), int(m.group(1))) for m in _URL_TOKEN_RE.finditer(item.text)]
+        self.place_at = [start for start, _ in places]
+        self.place_id = [i for _, i in places]
+        self.length = len(item.text)
+
+    def for_symbol(self, offset: int) -> str | None:
+        """The first URL after the symbol at ``offset`` and before the next symbol, else (one
+        symbol, one URL) the item's only URL."""
+        later = bisect_right(self.offsets, offset)
+        end = self.offsets[later] if later < len(self.offsets) else self.length
+        first = bisect_left(self.place_at, offset)
+        if first < len(self.place_at) and self.place_at[first] < end:
+            return self.urls[self.place_id[first]]
+        if len(self.offsets) == 1 and len(self.place_id) == 1:
+            return self.urls[self.place_id[0]]
+        return None
 
 
-def _title(item: _Item, parts: list[str]) -> str | None:
+def _title(item: _Item) -> str | None:
     """The title given in a citation: quoted, or the text after "Label:" (minus symbols and the
     "available at" tail). Only list items and short lines are citations; prose is not."""
     text = " ".join(item.text.split())
@@ -422,10 +438,11 @@ def _title(item: _Item, parts: list[str]) -> str | None:
     if ":" in text:
         text = text.split(":", 1)[1]
     text = re.sub(r"\(\s*[^()]*\d[^()]*\)", lambda m: "" if unsymbols.find_symbols(m.group(0)) else m.group(0), text)
-    for parts_, _ in unsymbols.find_symbol_groups(text):
-        for p in parts_:
-            text = text.replace(p, "")
-    title = _tidy(text)
+    kept, last = [], 0
+    for _parts, start, end in unsymbols.find_symbol_spans(text):  # the symbols are not the title
+        kept.append(text[last:start])
+        last = end
+    title = _tidy("".join(kept) + text[last:])
     return title if _plausible_title(title) else None
 
 
@@ -446,19 +463,56 @@ def _tidy(text: str) -> str:
     return text.strip(" ,;:.*-–—−").strip()
 
 
-def _merge(refs: list[Reference], new: Reference) -> None:
-    """Add ``new``, or fill the gaps of the reference to the same document (same symbol, or same
-    URL) that is already there."""
-    for ref in refs:
-        same_doc = (new.symbols and ref.symbols and any(unsymbols.same(a, b) for a in new.symbols for b in ref.symbols)) \
-            or (new.url and ref.url == new.url and not (new.symbols and ref.symbols))
-        if same_doc:
-            if len(new.symbols) > len(ref.symbols):
-                ref.symbols = new.symbols  # the joint form is the fuller citation
-            ref.url = ref.url or new.url
-            ref.title = ref.title or new.title
+class _Collected:
+    """References merged as they are found, one per document: a new one fills the gaps of the
+    reference to the same document (same symbol, or same URL) already there, else is added.
+
+    Looked up by symbol and by URL rather than compared with every earlier reference: a source
+    citing thousands of documents stays linear."""
+
+    def __init__(self) -> None:
+        self.refs: list[Reference] = []
+        self._by_symbol: dict[str, list[int]] = {}  # symbol key without an SC year → positions
+        self._by_url: dict[str, list[int]] = {}
+
+    def add(self, new: Reference) -> None:
+        at = self._find(new)
+        if at is None:
+            self.refs.append(new)
+            self._index(len(self.refs) - 1, new)
             return
-    refs.append(new)
+        ref = self.refs[at]
+        if len(new.symbols) > len(ref.symbols):
+            ref.symbols = new.symbols  # the joint form is the fuller citation
+        ref.url = ref.url or new.url
+        ref.title = ref.title or new.title
+        self._index(at, ref)
+
+    def _find(self, new: Reference) -> int | None:
+        candidates: set[int] = set()
+        for sym in new.symbols:
+            for i in self._by_symbol.get(_symbol_slot(sym), ()):
+                if any(unsymbols.same(sym, b) for b in self.refs[i].symbols):
+                    candidates.add(i)
+        if new.url:
+            candidates.update(i for i in self._by_url.get(new.url, ())
+                              if self.refs[i].url == new.url and not (new.symbols and self.refs[i].symbols))
+        return min(candidates) if candidates else None  # the earliest, as a scan in order would find
+
+    def _index(self, at: int, ref: Reference) -> None:
+        for sym in ref.symbols:
+            slots = self._by_symbol.setdefault(_symbol_slot(sym), [])
+            if at not in slots:
+                slots.append(at)
+        if ref.url:
+            slots = self._by_url.setdefault(ref.url, [])
+            if at not in slots:
+                slots.append(at)
+
+
+def _symbol_slot(symbol: str) -> str:
+    # unsymbols.same ignores an SC resolution's year when one side has none: both land in one slot.
+    return re.sub(r"\(\d{4}\)$", "", unsymbols.key(symbol))
 
 
 # --------------------------------------------------------------------------- TOML

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 # Hyphen, non-breaking hyphen, figure dash, en dash, em dash, minus sign: all seen between the
@@ -107,6 +108,9 @@ def _component_case(component: str) -> str:
     return component.upper()
 
 
+# Pure functions of a short string, asked again and again for the same symbols (a report citing one
+# resolution a thousand times, every comparison of a merge): cached.
+@lru_cache(maxsize=8192)
 def normalise(symbol: str) -> str:
     """Canonical display form of one symbol (idempotent).
 
@@ -340,6 +344,7 @@ _JOINER = re.compile(rf"\**[ \t\u00a0]*(?:{_DASH}|\r?\n)[ \t\u00a0]*(?:\*+[ \t\u
 _DASH_JOINER = re.compile(rf"\**[ \t\u00a0]*{_DASH}[ \t\u00a0]*(?:\*+[ \t\u00a0]*)?")
 
 
+@lru_cache(maxsize=8192)
 def key(symbol: str) -> str:
     """Comparison key: ignores case, dash variant, asterisks and spacing."""
     return re.sub(r"\s+", "", normalise(symbol)).upper()
