@@ -147,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an unreachable (or HTTP 5xx) document that was ok is a warning until it fails N runs "
                             "in a row (default 2; 1: an error at once)")
         p.add_argument("--shard", type=_shard, metavar="K/N",
-                       help="only the documents of shard K of N (by a hash of the document id; for CI matrix jobs)")
+                       help="only the documents of shard K of N; a shard owns whole hosts, so per-host limits "
+                            "hold across parallel shards (CI matrix jobs, Kubernetes Indexed Jobs)")
+        p.add_argument("--shard-by", choices=("host", "document"), default="host",
+                       help="host (default): whole hosts per shard; document: by a hash of the document id "
+                            "(every shard may ask every host)")
         if name == "check":
             p.add_argument("--availability-only", action="store_true",
                            help="HTTP only, like a link checker: no body downloaded, nothing inspected; "
@@ -256,7 +260,8 @@ def _run(command: str, args: argparse.Namespace) -> Report:
     return run(args.manifests, archive=args.archive, concurrency=args.concurrency, per_host=args.per_host,
                min_interval=args.min_interval, timeout=args.timeout, retries=args.retries,
                max_size=args.max_size, progress=not (args.no_progress or args.quiet), min_rate=args.min_rate,
-               transient=args.transient, shard=args.shard, availability_only=getattr(args, "availability_only", False),
+               transient=args.transient, shard=args.shard, shard_by=args.shard_by,
+               availability_only=getattr(args, "availability_only", False),
                ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url,
                allow_internal_redirects=args.allow_internal_redirects, max_time=args.max_time,
                max_document_time=args.max_document_time)

@@ -71,6 +71,7 @@ class Options:
     # fails this many runs in a row (compare.judge); 1 makes every failure an error at once.
     transient: int = 2
     shard: tuple[int, int] | None = None  # (K, N): only the documents of shard K of N (linkwatch.shard)
+    shard_by: str = "host"  # "host": a shard owns whole hosts; "document": by a hash of the id
     # Base URLs for symbol-only entries and mirrors = "auto" (the real UN services by default).
     resolvers: Resolvers = DEFAULT_RESOLVERS
     # --suggest: for broken, unreachable and wrong-document documents, ask a web archive's CDX API
@@ -155,7 +156,8 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
     manifests = load_all(manifest_paths, options.resolvers)  # raises ManifestError before anything is touched
     documents = [d for m in manifests for d in m.documents]
     if options.shard is not None:
-        documents = select_shard(documents, *options.shard)
+        documents = select_shard(documents, *options.shard, by=options.shard_by,
+                                 same_host=[options.resolvers.redirecting_hosts()])
     options = _with_hosts(options, manifests)
     keep_bytes = command == "archive"
     archive = Archive(options.archive)

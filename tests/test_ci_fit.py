@@ -81,14 +81,14 @@ def test_failure_streak_counts_transient_failures_back_to_an_ok() -> None:
 
 
 # -- --shard K/N ---------------------------------------------------------------------------------------
-def test_shards_partition_deterministically_whatever_the_order() -> None:
+def test_shards_by_document_partition_deterministically_whatever_the_order() -> None:
     docs = [Document(id=f"doc-{i}", url=f"https://x.org/{i}.pdf") for i in range(200)]
-    shards = [select(docs, k, 4) for k in range(1, 5)]
+    shards = [select(docs, k, 4, by="document") for k in range(1, 5)]
     assert sorted(d.id for s in shards for d in s) == sorted(d.id for d in docs)  # each exactly once
     assert all(25 <= len(s) <= 75 for s in shards)  # and roughly even
     reordered = list(reversed(docs[:150])) + [Document(id="new", url="https://x.org/n.pdf")]
     for k in range(1, 5):  # reordering, removing and adding documents moves nobody else
-        assert {d.id for d in select(reordered, k, 4)} - {"new"} == {d.id for d in shards[k - 1]} & \
+        assert {d.id for d in select(reordered, k, 4, by="document")} - {"new"} == {d.id for d in shards[k - 1]} & \
             {d.id for d in reordered}
     assert shard_of("a-79-62", 3) == shard_of("a-79-62", 3) and [d.id for d in shards[0]] == \
         [d.id for d in docs if d in shards[0]]  # manifest order kept
@@ -111,7 +111,7 @@ def test_shard_runs_and_merge_equal_the_whole_run(server: LocalServer, tmp_path:
     outs = []
     for k in (1, 2, 3):
         out = tmp_path / f"shard{k}.json"
-        main(["check", str(path), "--shard", f"{k}/3", "--archive", str(tmp_path / f"a{k}"), "--format", "json",
+        main(["check", str(path), "--shard", f"{k}/3", "--shard-by", "document", "--archive", str(tmp_path / f"a{k}"), "--format", "json",
               "--output", str(out), "--fail-on", "never", *CLI_FAST])
         outs.append(str(out))
     sizes = [len(json.loads(Path(o).read_text())["documents"]) for o in outs]

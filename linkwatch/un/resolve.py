@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from . import symbols as unsymbols
 
@@ -36,6 +36,11 @@ class Resolvers:
     docs: str = "https://docs.un.org"
     library: str = "https://digitallibrary.un.org"
     unctad: str = "https://unctad.org"
+
+    def redirecting_hosts(self) -> tuple[str, ...]:
+        """Hosts whose requests end at one host: undocs.org and docs.un.org redirect to the ODS
+        (``--shard`` keeps them in one shard, so the ODS is asked by one runner)."""
+        return tuple(urlsplit(u).hostname or "" for u in (self.ods, self.undocs, self.docs))
 
 
 DEFAULT = Resolvers()
