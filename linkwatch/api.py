@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .store.fixity import FixityReport
     from .store.blobs import BlobStore
     from .store.index import Event, Index
+    from .store.s3 import S3BlobStore
     from .pdf.inspect import Inspection
     from .manifest import Document
     from .report.model import Report
@@ -54,33 +55,35 @@ def archive(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
     return execute(_paths(manifests), options(**opts), command="archive")
 
 
-def status(manifests: str | Path | list[str | Path] | None = None, archive: str | Path | None = None) -> Report:
+def status(manifests: str | Path | list[str | Path] | None = None, archive: str | Path | None = None,
+           index: str | None = None, store: str | None = None, campaign: str | None = None) -> Report:
     """The latest known state from the index, without the network (all documents, or a manifest's)."""
     from . import timeline as _timeline
 
     paths = _paths(manifests) if manifests else []
     docs = [d for m in _manifest.load_all(paths) for d in m.documents] if paths else None
-    with _open(archive) as store:
-        return _timeline.status(store.index, docs, paths or None)
+    with _open(archive, index, store) as opened:
+        return _timeline.status(opened.index, docs, paths or None, campaign)
 
 
-def history(document: str, archive: str | Path | None = None) -> tuple[Document, list[_timeline.Entry]]:
+def history(document: str, archive: str | Path | None = None,
+            index: str | None = None, store: str | None = None) -> tuple[Document, list[_timeline.Entry]]:
     """Every observation of one document (by id or symbol), oldest first."""
     from . import timeline as _timeline
 
-    with _open(archive) as store:
-        return _timeline.history(store.index, document)
+    with _open(archive, index, store) as opened:
+        return _timeline.history(opened.index, document)
 
 
 def diff(document: str, old: str | None = None, new: str | None = None,
-         archive: str | Path | None = None) -> VersionDiff:
+         archive: str | Path | None = None, index: str | None = None, store: str | None = None) -> VersionDiff:
     """Metadata changes and a unified text diff between two archived versions (default: the last two)."""
     from .pdf.inspect import Inspector
     from .versions import diff as _diff
 
-    with _open(archive) as store:
+    with _open(archive, index, store) as opened:
         with Inspector(workers=1) as inspector:
-            return _diff(store.index, store.blobs, inspector, document, old, new)
+            return _diff(opened.index, opened.blobs, inspector, document, old, new)
 
 
 def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeout: float = 60.0) -> list[tuple[str, Inspection]]:
@@ -93,52 +96,56 @@ def inspect_files(files: str | Path | list[str | Path], workers: int = 2, timeou
         return inspect_all(paths, inspector)
 
 
-def verify(archive: str | Path | None = None, sample_percent: float | None = None) -> FixityReport:
+def verify(archive: str | Path | None = None, sample_percent: float | None = None,
+           index: str | None = None, store: str | None = None) -> FixityReport:
     """Re-hash every stored snapshot and re-read every WARC record (or a random ``sample_percent``
     of them) against the index; no network. Safe while ``archive`` runs on the same archive."""
     from .store import fixity as _fixity
 
-    with _open(archive) as store:
-        return _fixity.verify(store.index, store.blobs, sample_percent, warc_dir=store.root / "warc",
-                              tmp=store.root / "tmp")
+    with _open(archive, index, store) as opened:
+        return _fixity.verify(opened.index, opened.blobs, sample_percent, warc_dir=opened.root / "warc",
+                              tmp=opened.root / "tmp")
 
 
-def events(document: str | None = None, archive: str | Path | None = None) -> list[Event]:
+def events(document: str | None = None, archive: str | Path | None = None,
+           index: str | None = None, store: str | None = None) -> list[Event]:
     """Preservation events (ingest, fixity-check, export) of one document (id or symbol), or all."""
     from . import timeline as _timeline
 
-    with _open(archive) as store:
-        doc_id = _timeline.find_document(store.index, document).id if document else None
-        return store.index.events(doc_id)
+    with _open(archive, index, store) as opened:
+        doc_id = _timeline.find_document(opened.index, document).id if document else None
+        return opened.index.events(doc_id)
 
 
-def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
+def export_warc(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None,
+                index: str | None = None, store: str | None = None) -> int:
     """Write one WARC (``*.warc.gz``) with the latest archived version judged ``ok`` of each document
     (of ``manifest``, or all); returns how many documents it holds."""
     from .store import warc as _warc
 
-    with _open(archive) as store:
-        _check_dest(dest, manifest, store)
-        docs = _documents(store, manifest)
-        return _warc.export(store.index, store.blobs, Path(dest), docs)
+    with _open(archive, index, store) as opened:
+        _check_dest(dest, manifest, opened)
+        docs = _documents(opened, manifest)
+        return _warc.export(opened.index, opened.blobs, Path(dest), docs)
 
 
-def export_wacz(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None) -> int:
+def export_wacz(dest: str | Path, manifest: str | Path | None = None, archive: str | Path | None = None,
+                index: str | None = None, store: str | None = None) -> int:
     """Write a WACZ 1.1.1 file (the export WARC, its CDXJ index, a page per document, hashes) for
     replay in ReplayWeb.page or pywb; returns the number of documents in it."""
     from .store import wacz as _wacz
 
     loaded = _manifest.load(str(manifest)) if manifest is not None else None
-    with _open(archive) as store:
-        _check_dest(dest, manifest, store)
-        docs = list(loaded.documents) if loaded else store.index.documents()
+    with _open(archive, index, store) as opened:
+        _check_dest(dest, manifest, opened)
+        docs = list(loaded.documents) if loaded else opened.index.documents()
         title = (loaded.title or Path(loaded.path).name) if loaded else None
-        return _wacz.export(store.index, store.blobs, Path(dest), docs, title).documents
+        return _wacz.export(opened.index, opened.blobs, Path(dest), docs, title).documents
 
 
 def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versions: bool = False,
                  archive: str | Path | None = None, organization: str | None = None,
-                 evidence: bool = False) -> Path:
+                 evidence: bool = False, index: str | None = None, store: str | None = None) -> Path:
     """Write a BagIt 1.0 bag at ``dest``: the latest (or every) archived version of each document
     (of ``manifest``, or all), sha256 + sha512 manifests, a JSON report and a CSV index as tag files.
     Only versions judged ``ok`` are named as the cited document; ``evidence`` adds the kept versions
@@ -150,10 +157,10 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
     from . import timeline as _timeline
 
     loaded = _manifest.load(str(manifest)) if manifest is not None else None
-    with _open(archive) as store:
-        docs = list(loaded.documents) if loaded else store.index.documents()
-        report = _timeline.status(store.index, docs, [loaded.path] if loaded else None)
-        done = _bag.export(store.index, store.blobs, Path(dest), docs, report, all_versions=all_versions,
+    with _open(archive, index, store) as opened:
+        docs = list(loaded.documents) if loaded else opened.index.documents()
+        report = _timeline.status(opened.index, docs, [loaded.path] if loaded else None)
+        done = _bag.export(opened.index, opened.blobs, Path(dest), docs, report, all_versions=all_versions,
                            organization=organization, manifest=loaded, evidence=evidence)
         return done.path
 
@@ -161,16 +168,17 @@ def export_bagit(dest: str | Path, manifest: str | Path | None = None, all_versi
 @dataclasses.dataclass
 class _Stored:
     """An archive opened by a read command: its index (never created, read-only where the folder
-    cannot be written) and its blobs. Closed by ``with``."""
+    cannot be written) and its blobs (a folder, or an object store). Closed by ``with``."""
 
     root: Path
     index: Index
-    blobs: BlobStore
+    blobs: BlobStore | S3BlobStore
 
     def __enter__(self) -> _Stored:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.blobs.close()
         self.index.close()
 
 
@@ -181,24 +189,25 @@ def _check_dest(dest: str | Path, manifest: str | Path | None, store: _Stored) -
     check_output(dest, reading=[manifest] if manifest is not None else [], archive=store.root, what="DEST")
 
 
-def _open(archive: str | Path | None) -> _Stored:
-    """The archive folder (``archive``, else $LINKWATCH_ARCHIVE, else ./archive), opened to read.
+def _open(archive: str | Path | None, index: str | None = None, store: str | None = None) -> _Stored:
+    """The archive (``archive``, else $LINKWATCH_ARCHIVE, else ./archive; its index ``index``, else
+    $LINKWATCH_INDEX, else the folder's SQLite file; its snapshots in ``store``, else
+    $LINKWATCH_STORE, else the folder), opened to read.
 
     Raises :class:`~linkwatch.store.index.NoArchive` (exit 2) where there is none."""
-    import sqlite3
+    from .run import RunFailed
+    from .store.archive import Unusable, index_errors, open_to_read
+    from .store.index import SchemaTooNew, SchemaTooOld
 
-    from .run import INDEX_NAME, RunFailed
-    from .store.blobs import BlobStore
-    from .store.index import Index, SchemaTooNew, SchemaTooOld
-
-    root = options(archive=archive).archive
+    chosen = options(archive=archive, **{k: v for k, v in (("index", index), ("store", store)) if v})
+    root = chosen.archive
     try:
-        index = Index.open_existing(root / INDEX_NAME)
-    except (SchemaTooNew, SchemaTooOld) as exc:
+        opened, blobs = open_to_read(root, chosen.index, chosen.store)
+    except (SchemaTooNew, SchemaTooOld, Unusable) as exc:
         raise RunFailed(str(exc)) from None
-    except sqlite3.Error as exc:
+    except index_errors() as exc:
         raise RunFailed(f"archive {root} is not usable: {exc}. Check the path and its permissions.") from None
-    return _Stored(root, index, BlobStore(root / "blobs"))
+    return _Stored(root, opened, blobs)
 
 
 def _documents(store: _Stored, manifest: str | Path | None) -> list[Document]:

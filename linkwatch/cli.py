@@ -105,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     archive_opt = argparse.ArgumentParser(add_help=False)
     archive_opt.add_argument("--archive", metavar="DIR", default=os.environ.get("LINKWATCH_ARCHIVE", "archive"),
                              help="archive folder (index + blobs); default ./archive or $LINKWATCH_ARCHIVE")
+    archive_opt.add_argument("--index", metavar="URL", type=_index_url,
+                             default=os.environ.get("LINKWATCH_INDEX") or None,
+                             help="a shared index in PostgreSQL (postgresql://…; default $LINKWATCH_INDEX, else "
+                                  "the SQLite index in --archive)")
+    archive_opt.add_argument("--store", metavar="URL", type=_store_url,
+                             default=os.environ.get("LINKWATCH_STORE") or None,
+                             help="snapshots and WARCs in S3-compatible storage (s3://BUCKET/PREFIX; endpoint and "
+                                  "credentials from the AWS environment or profile; default $LINKWATCH_STORE, else "
+                                  "--archive)")
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--format", choices=FORMATS, default="table", help="report format (default table)")
     output.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -149,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--shard", type=_shard, metavar="K/N",
                        help="only the documents of shard K of N; a shard owns whole hosts, so per-host limits "
                             "hold across parallel shards (CI matrix jobs, Kubernetes Indexed Jobs)")
+        p.add_argument("--campaign", metavar="NAME", default=os.environ.get("LINKWATCH_CAMPAIGN") or None,
+                       help="the scheduled run this run is part of (its shards, retried tasks): each document is "
+                            "observed once per campaign (default $LINKWATCH_CAMPAIGN)")
         p.add_argument("--shard-by", choices=("host", "document"), default="host",
                        help="host (default): whole hosts per shard; document: by a hash of the document id "
                             "(every shard may ask every host)")
@@ -160,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", parents=[archive_opt, output], help="latest known state from the index, no network")
     p.add_argument("manifests", nargs="*", metavar="MANIFEST")
+    p.add_argument("--campaign", metavar="NAME", help="as one campaign observed the documents (all its shards)")
     p.set_defaults(handler=_status)
 
     p = sub.add_parser("merge", parents=[output], help="combine JSON reports (e.g. of CI shards) into one report",
@@ -260,7 +273,8 @@ def _run(command: str, args: argparse.Namespace) -> Report:
     return run(args.manifests, archive=args.archive, concurrency=args.concurrency, per_host=args.per_host,
                min_interval=args.min_interval, timeout=args.timeout, retries=args.retries,
                max_size=args.max_size, progress=not (args.no_progress or args.quiet), min_rate=args.min_rate,
-               transient=args.transient, shard=args.shard, shard_by=args.shard_by,
+               transient=args.transient, shard=args.shard, shard_by=args.shard_by, index=args.index,
+               store=args.store, campaign=args.campaign,
                availability_only=getattr(args, "availability_only", False),
                ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url,
                allow_internal_redirects=args.allow_internal_redirects, max_time=args.max_time,
@@ -270,7 +284,8 @@ def _run(command: str, args: argparse.Namespace) -> Report:
 def _status(args: argparse.Namespace) -> int:
     from . import api
 
-    return _emit(api.status(args.manifests or None, archive=args.archive), args)
+    return _emit(api.status(args.manifests or None, archive=args.archive, index=args.index, store=args.store,
+                            campaign=args.campaign), args)
 
 
 def _emit(report: Report, args: argparse.Namespace) -> int:
@@ -331,8 +346,8 @@ def _lint(args: argparse.Namespace) -> int:
 def _history(args: argparse.Namespace) -> int:
     from . import api
 
-    doc, entries = api.history(args.document, archive=args.archive)
-    events = api.events(doc.id, archive=args.archive)
+    doc, entries = api.history(args.document, archive=args.archive, index=args.index, store=args.store)
+    events = api.events(doc.id, archive=args.archive, index=args.index, store=args.store)
     if args.format == "json":
         data = {**_history_json(doc, entries), "events": [asdict(e) for e in events]}
         _write(_json(data), None)
@@ -352,7 +367,7 @@ def _events_table(events: list[Event]) -> str:
 def _verify(args: argparse.Namespace) -> int:
     from . import api
 
-    result = api.verify(archive=args.archive, sample_percent=args.sample)
+    result = api.verify(archive=args.archive, sample_percent=args.sample, index=args.index, store=args.store)
     if args.format == "json":
         _write(_json({"checked": result.checked, "total": result.total, "sample_percent": result.sample_percent,
                       "warc_files": result.warc_files, "warc_records": result.warc_records,
@@ -380,12 +395,14 @@ def _export(args: argparse.Namespace) -> int:
     try:
         if args.export_format != "bagit":
             export = api.export_warc if args.export_format == "warc" else api.export_wacz
-            count = export(args.dest, manifest=args.manifest, archive=args.archive)
+            count = export(args.dest, manifest=args.manifest, archive=args.archive, index=args.index,
+                           store=args.store)
             print(f"linkwatch: wrote {args.export_format.upper()} {args.dest}: the latest archived version "
                   f"judged ok of {count} document(s)", file=sys.stderr)
             return EXIT_OK
         bag = api.export_bagit(args.dest, manifest=args.manifest, all_versions=args.all_versions,
-                               archive=args.archive, organization=args.organization, evidence=args.evidence)
+                               archive=args.archive, organization=args.organization, evidence=args.evidence,
+                               index=args.index, store=args.store)
     except ExportRefused as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -399,7 +416,7 @@ def _export(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     from . import api
 
-    result = api.diff(args.document, args.old, args.new, archive=args.archive)
+    result = api.diff(args.document, args.old, args.new, archive=args.archive, index=args.index, store=args.store)
     if args.format == "json":
         _write(_json(_diff_json(result)), None)
     else:
@@ -636,6 +653,24 @@ def _http_url(text: str) -> str:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return text
+
+
+def _index_url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    if urlsplit(text).scheme not in ("postgresql", "postgres"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a postgresql://… URL (the SQLite index is in --archive DIR)")
+    return text
+
+
+def _store_url(text: str) -> str:
+    from .store.s3 import parse
+
+    try:
+        parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 

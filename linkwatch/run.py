@@ -12,7 +12,7 @@ import queue
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +26,9 @@ from .http.client import FetchConfig, FetchResult
 from .http.fetcher import Fetcher
 from .http.prober import Prober
 from .http.probe_process import warm_prober
-from .store.index import Index, SchemaTooNew
+from .store.archive import Archive, Unusable, index_errors
+from .store.archive import exists as archive_exists
+from .store.index import Index
 from .pdf.inspect import Inspector
 from .manifest import Document, load_all
 from .observation import Observation
@@ -72,6 +74,12 @@ class Options:
     transient: int = 2
     shard: tuple[int, int] | None = None  # (K, N): only the documents of shard K of N (linkwatch.shard)
     shard_by: str = "host"  # "host": a shard owns whole hosts; "document": by a hash of the id
+    # --index postgresql://…: the shared index (linkwatch.store.postgres); None: archive/index.sqlite
+    index: str | None = field(default_factory=lambda: os.environ.get("LINKWATCH_INDEX") or None)
+    # --store s3://bucket/prefix: snapshots and WARCs in object storage (linkwatch.store.s3)
+    store: str | None = field(default_factory=lambda: os.environ.get("LINKWATCH_STORE") or None)
+    # --campaign NAME: the shards of one scheduled run; a document is observed once per campaign
+    campaign: str | None = field(default_factory=lambda: os.environ.get("LINKWATCH_CAMPAIGN") or None)
     # Base URLs for symbol-only entries and mirrors = "auto" (the real UN services by default).
     resolvers: Resolvers = DEFAULT_RESOLVERS
     # --suggest: for broken, unreachable and wrong-document documents, ask a web archive's CDX API
@@ -109,35 +117,12 @@ class Options:
 
 
 
-INDEX_NAME = "index.sqlite"
-
-
-class Archive:
-    """The archive folder: index + blobs + a tmp/ for downloads on the same filesystem."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.tmp = self.root / "tmp"
-            self.tmp.mkdir(exist_ok=True)
-            _probe_writable(self.tmp)
-            self.blobs = BlobStore(self.root / "blobs")
-            self.index = Index(self.root / INDEX_NAME)
-        except SchemaTooNew as exc:
-            raise RunFailed(str(exc)) from None
-        except (OSError, sqlite3.Error) as exc:
-            raise RunFailed(f"archive {self.root} is not usable: {exc}. "
-                            "Check the path and its permissions, or pass --archive DIR.") from None
-
-    def close(self) -> None:
-        self.index.close()
-
-    def __enter__(self) -> Archive:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def open_archive(options: Options) -> Archive:
+    """The archive the options name (``--archive``, ``--index``), or :class:`RunFailed`."""
+    try:
+        return Archive(options.archive, options.index, options.store)
+    except Unusable as exc:
+        raise RunFailed(str(exc)) from None
 
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
@@ -147,7 +132,7 @@ def execute(manifest_paths: list[str], options: Options, command: str = "check")
     check_options(options)
     # The bulk path's process (http.prober.Prober) starts now: its ~0.2 s of start-up overlaps reading
     # the manifests and planning, on the other core.
-    bulk_likely = not options.suggest and (options.availability_only or (options.archive / INDEX_NAME).exists())
+    bulk_likely = not options.suggest and (options.availability_only or archive_exists(options.archive, options.index))
     with warm_prober(bulk_likely):
         return _execute(manifest_paths, options, command)
 
@@ -160,12 +145,16 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
                                  same_host=[options.resolvers.redirecting_hosts()])
     options = _with_hosts(options, manifests)
     keep_bytes = command == "archive"
-    archive = Archive(options.archive)
+    archive = open_archive(options)
     started = now()
     try:
         index = archive.index
-        run_id = index.start_run(command, started, __version__, [m.path for m in manifests])
+        run_id = index.start_run(command, started, __version__, [m.path for m in manifests], options.campaign)
         index.upsert_documents(documents, started)
+        # A campaign observes each document once: what an earlier attempt (a killed or retried
+        # shard) recorded is reported as it is, not fetched again.
+        done = index.campaign_done(options.campaign) if options.campaign else set()
+        todo = [d for d in documents if d.id not in done] if done else documents
         # Planned a window ahead of the fetching (_observe_all), not all up front: a run holds what
         # the index says of the documents in flight only.
         planner = Planner(index, keep_bytes, archive.blobs.has, lambda d: options.suggest or d.suggest,
@@ -175,20 +164,22 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
         run_tmp, run_lock = _run_tmp(archive.tmp, run_id)
         try:
             with _warc_log(archive, keep_bytes, started, run_id) as warc:
-                recorder = Recorder(index, archive.blobs, warc, started)
-                results, stopped = _observe_all(documents, planner, options, archive, recorder, run_tmp, keep_bytes,
+                recorder = Recorder(index, archive.blobs, warc, started, options.campaign)
+                results, stopped = _observe_all(todo, planner, options, archive, recorder, run_tmp, keep_bytes,
                                                 run_id)
         finally:
             shutil.rmtree(run_tmp, ignore_errors=True)
             os.close(run_lock)
+        if done:
+            results = _with_done(documents, done, results, index, options.campaign or "")
         incomplete = f"{stopped}: {len(results)} of {len(documents)} documents observed" if stopped else None
         report = Report(run_id=run_id, command=command, started_at=started, finished_at=now(),
                         tool_version=__version__, manifests=[m.path for m in manifests], documents=results,
                         archive=str(options.archive), incomplete=incomplete)
         index.finish_run(run_id, report.finished_at, report.exit_code("error"))
         return report
-    except sqlite3.Error as exc:
-        raise RunFailed(f"index {archive.index.path}: {exc}. Nothing stored before this was changed; "
+    except index_errors() as exc:
+        raise RunFailed(f"index {archive.index.location}: {exc}. Nothing stored before this was changed; "
                         "free space or fix permissions and run again.") from None
     except OSError as exc:  # disk full, read-only or quota while keeping bytes (fetch.StorageError too)
         raise RunFailed(f"archive {archive.root}: {exc.strerror or exc}"
@@ -196,6 +187,22 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
                         "was changed; free space or fix permissions and run again.") from None
     finally:
         archive.close()
+
+
+def _with_done(documents: list[Document], done: set[str], observed: Sequence[DocumentResult], index: Index,
+               campaign: str) -> list[DocumentResult]:
+    """The report's lines in manifest order: this run's, and the campaign's earlier ones for ``done``."""
+    fresh = {r.id: r for r in observed}
+    results = []
+    for doc in documents:
+        if doc.id not in done:
+            if doc.id in fresh:  # absent: a stopped run did not reach it
+                results.append(fresh[doc.id])
+            continue
+        obs = index.latest(doc.id, campaign)
+        if obs is not None:
+            results.append(to_result(doc, obs, index.findings(obs.id or 0), index.before(obs), index))
+    return results
 
 
 def _with_hosts(options: Options, manifests: list) -> Options:
@@ -274,6 +281,7 @@ def _warc_log(archive: Archive, keep_bytes: bool, started: str, run_id: int) -> 
     name = f"linkwatch-{started.replace(':', '').replace('-', '')}-run{run_id}.warc.gz"
     with open_run_warc(archive.root / "warc", name) as log:
         yield log
+    archive.keep_warc(archive.root / "warc" / name)  # complete: into the object store, if any
 
 
 def _observe_all(documents: list[Document], planner: Planner, options: Options, archive: Archive,
@@ -515,9 +523,3 @@ def to_result(doc: Document, obs: Observation, findings: list[Finding],
         archived_sha256=kept[0] if kept else None, archived_at=kept[1] if kept else None,
         archived_path=str(BlobStore.relative_path(kept[0])) if kept else None, timeline=index.timeline(doc.id),
     )
-
-
-def _probe_writable(folder: Path) -> None:
-    probe = folder / f".probe-{os.getpid()}"
-    probe.write_bytes(b"")
-    probe.unlink()

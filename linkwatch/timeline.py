@@ -40,12 +40,14 @@ def find_document(index: Index, ref: str) -> Document:
                           "or see 'linkwatch status' for the ids")
 
 
-def status(index: Index, documents: list[Document] | None = None, manifests: list[str] | None = None) -> Report:
-    """The latest known state of ``documents`` (default: every document in the index)."""
+def status(index: Index, documents: list[Document] | None = None, manifests: list[str] | None = None,
+           campaign: str | None = None) -> Report:
+    """The latest known state of ``documents`` (default: every document in the index); with a
+    ``campaign``, as that campaign observed them (all its shards: one picture, no merge)."""
     docs = documents if documents is not None else index.documents()
     results = []
     for doc in docs:
-        latest = index.latest(doc.id)
+        latest = index.latest(doc.id, campaign)
         if latest is None:  # listed, never observed: a run stopped before it (still counted)
             results.append(unchecked(doc))
             continue

@@ -20,6 +20,7 @@ PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 FAST = dict(min_interval=0.0, backoff=0.05, timeout=5.0, retries=1, progress=False)
 RES = PDFS / "A_RES_78_323.en.pdf"
 RES_SHA256 = "570a8817676ed84ac65aa1a3538559077171ff9c52261aa683f0c6a80f38f73a"
+pytestmark = pytest.mark.usefixtures("backend")  # on the SQLite index and on PostgreSQL
 
 
 @pytest.fixture
@@ -218,6 +219,7 @@ def test_export_rehashes_and_refuses_a_damaged_blob(site: Path, tmp_path: Path, 
     assert [(e.outcome, e.sha256) for e in failures] == [("failure", RES_SHA256)] * 2
 
 
+@pytest.mark.sqlite_only
 def test_index_of_schema_1_is_migrated_forward_without_loss(tmp_path: Path) -> None:
     path = tmp_path / "index.sqlite"
     db = sqlite3.connect(path)

@@ -15,13 +15,13 @@ import linkwatch
 from linkwatch.store.bag import ExportRefused, payload_name
 from linkwatch.cli import main
 from linkwatch.report.formats import render
-from linkwatch.store.index import Index
 from linkwatch.manifest import Document
 from linkwatch.run import RunFailed
 
 PDFS = Path(__file__).parent / "fixtures" / "pdfs"
 FAST = dict(min_interval=0.0, backoff=0.05, timeout=5.0, retries=1, progress=False)
 RES = "570a8817676ed84ac65aa1a3538559077171ff9c52261aa683f0c6a80f38f73a"  # sha256 of A_RES_78_323.en.pdf
+pytestmark = pytest.mark.usefixtures("backend")  # on the SQLite index and on PostgreSQL
 
 
 @pytest.fixture
@@ -215,8 +215,7 @@ def test_a_corrupt_blob_stops_the_export_and_leaves_no_bag(archived: tuple[Path,
     with pytest.raises(RunFailed, match="linkwatch verify"):
         linkwatch.export_bagit(dest, archive=archive)
     assert not dest.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".bag.")]
-    with Index(archive / "index.sqlite") as index:
-        failed = [e for e in index.events() if e.kind == "export"]
+    failed = [e for e in linkwatch.events(archive=archive) if e.kind == "export"]
     assert [(e.outcome, e.sha256) for e in failed] == [("failure", RES)]
 
 

@@ -440,7 +440,7 @@ def _commands(text: str) -> list[list[str]]:
     return found
 
 
-@pytest.mark.parametrize("name", ["docs/ci.md", "examples/gitlab-ci.yml"])
+@pytest.mark.parametrize("name", ["docs/ci.md", "docs/scale.md", "examples/gitlab-ci.yml"])
 def test_every_linkwatch_command_in_the_ci_examples_parses(name: str) -> None:
     text = (ROOT / name).read_text(encoding="utf-8")
     if name.endswith(".md"):  # prose mentions commands too: only the code blocks are commands

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from httpserver import Content, Delay, LocalServer
+from services import index_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFS = ROOT / "tests" / "fixtures" / "pdfs"
@@ -36,6 +37,7 @@ DOCS = {  # id: (file, symbol)
 }
 KILL_LOOPS = int(os.environ.get("LINKWATCH_KILL_LOOPS", "20"))
 KILL_SEED = int(os.environ.get("LINKWATCH_KILL_SEED", "4"))
+pytestmark = pytest.mark.usefixtures("backend")  # on the SQLite index and on PostgreSQL
 
 
 @pytest.fixture
@@ -69,15 +71,13 @@ def run_cli(manifest: Path, archive: Path, **kw) -> subprocess.CompletedProcess[
 
 def assert_sound(archive: Path) -> dict[str, str]:
     """The archive's invariants; returns blob name → sha256 of its bytes."""
-    if (archive / "index.sqlite").exists():
+    if not os.environ.get("LINKWATCH_INDEX") and (archive / "index.sqlite").exists():
         db = sqlite3.connect(archive / "index.sqlite")
         try:
             assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-            snapshots = [r[0] for r in db.execute("SELECT sha256 FROM snapshots")]
         finally:
             db.close()
-    else:
-        snapshots = []
+    snapshots = [r[0] for r in index_rows(archive, "SELECT sha256 FROM snapshots")]
     blobs = {}
     root = archive / "blobs"
     for p in root.rglob("*") if root.exists() else []:
@@ -96,14 +96,9 @@ def assert_sound(archive: Path) -> dict[str, str]:
 
 
 def observations_of_last_run(archive: Path) -> tuple[int, str | None, list[tuple[str, str, int]]]:
-    db = sqlite3.connect(archive / "index.sqlite")
-    try:
-        run_id, finished = db.execute("SELECT id, finished_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        rows = db.execute("SELECT document_id, status, archived FROM observations WHERE run_id = ?",
-                          (run_id,)).fetchall()
-    finally:
-        db.close()
-    return run_id, finished, rows
+    run_id, finished = index_rows(archive, "SELECT id, finished_at FROM runs ORDER BY id DESC LIMIT 1")[0]
+    rows = index_rows(archive, "SELECT document_id, status, archived FROM observations WHERE run_id = ?", (run_id,))
+    return run_id, finished, rows  # type: ignore[return-value]
 
 
 # -- SIGKILL at random moments ------------------------------------------------------------------------
@@ -113,9 +108,11 @@ def test_sigkill_at_random_moments_never_corrupts_the_archive(site: Path, tmp_pa
     archive = tmp_path / "archive"
     # How long a whole run takes here (in a scratch archive), so kills land anywhere in it: a
     # re-run's time, as most loops below are re-runs (conditional requests: faster than a first run).
-    assert run_cli(site, tmp_path / "scratch").returncode == 0
+    # (On its own SQLite index: a shared PostgreSQL index would hold snapshots of the scratch folder.)
+    scratch = {k: v for k, v in env().items() if k != "LINKWATCH_INDEX"}
+    assert subprocess.run(command(site, tmp_path / "scratch"), capture_output=True, env=scratch).returncode == 0
     t0 = time.monotonic()
-    assert run_cli(site, tmp_path / "scratch").returncode == 0
+    assert subprocess.run(command(site, tmp_path / "scratch"), capture_output=True, env=scratch).returncode == 0
     full = time.monotonic() - t0
     rng = random.Random(KILL_SEED)
     killed = 0
@@ -178,12 +175,8 @@ def test_two_archive_runs_on_one_archive_at_once_both_finish(site: Path, tmp_pat
         assert p.returncode == 0, err
         assert "locked" not in err and "Traceback" not in err
     assert_sound(archive)
-    db = sqlite3.connect(archive / "index.sqlite")
-    try:
-        runs = db.execute("SELECT id, finished_at FROM runs").fetchall()
-        per_run = db.execute("SELECT run_id, COUNT(*) FROM observations GROUP BY run_id").fetchall()
-    finally:
-        db.close()
+    runs = index_rows(archive, "SELECT id, finished_at FROM runs")
+    per_run = index_rows(archive, "SELECT run_id, COUNT(*) FROM observations GROUP BY run_id")
     assert len(runs) == 2 and all(finished for _, finished in runs)
     assert sorted(n for _, n in per_run) == [len(DOCS), len(DOCS)]
 
@@ -196,11 +189,7 @@ def _snapshot(archive: Path) -> dict[str, bytes]:
 
 
 def _rows(archive: Path) -> list[tuple]:
-    db = sqlite3.connect(archive / "index.sqlite")
-    try:
-        return db.execute("SELECT id, document_id, sha256, status FROM observations ORDER BY id").fetchall()
-    finally:
-        db.close()
+    return index_rows(archive, "SELECT id, document_id, sha256, status FROM observations ORDER BY id")
 
 
 def _one_doc_site(server: LocalServer, tmp_path: Path, name: str, symbol: str, doc_id: str) -> Path:

@@ -1,9 +1,10 @@
-"""The index (SQLite) and the blob store: schema, migrations, records, atomic blobs."""
+"""The index (on SQLite and on PostgreSQL) and the blob store: schema, migrations, records, atomic blobs."""
 from __future__ import annotations
 
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from linkwatch.store.blobs import BlobStore, hash_file
 from linkwatch.compare import Finding
 from linkwatch.http.client import Hop
+from linkwatch.store.archive import open_index
 from linkwatch.store.index import SCHEMA_VERSION, Index, SchemaTooNew
 from linkwatch.pdf.inspect import Inspection
 from linkwatch.manifest import Document
@@ -26,6 +28,12 @@ def observation(run_id: int, sha: str | None, status: str = "ok") -> Observation
                        size=10, etag='"e1"', redirects=[Hop(DOC.url, 302, "https://y.org/a.pdf")],
                        response_headers={"content-type": "application/pdf"},
                        inspection=Inspection(pages=2, symbols=["A/1"], title="T", lang="en"))
+
+
+@pytest.fixture
+def open_new(backend: str | None, tmp_path: Path) -> Callable[[], Index]:
+    """Opens the test's index, on the backend under test (the same one at every call)."""
+    return lambda: open_index(tmp_path, backend)
 
 
 def test_new_index_is_migrated_to_current_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -45,8 +53,8 @@ def test_index_from_a_newer_linkwatch_is_refused(tmp_path: Path) -> None:
         Index(path)
 
 
-def test_record_and_read_back_observations_with_findings(tmp_path: Path) -> None:
-    with Index(tmp_path / "index.sqlite") as index:
+def test_record_and_read_back_observations_with_findings(open_new: Callable[[], Index]) -> None:
+    with open_new() as index:
         index.upsert_documents([DOC], "2026-01-01T00:00:00Z")
         run = index.start_run("check", "2026-01-01T00:00:00Z", "0.1.0", ["m.toml"])
         first = observation(run, "a" * 64)
@@ -63,14 +71,13 @@ def test_record_and_read_back_observations_with_findings(tmp_path: Path) -> None
         assert index.latest_for_url("a-1", DOC.url).etag == '"e1"'  # type: ignore[union-attr]
 
 
-def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
-    path = tmp_path / "index.sqlite"
-    Index(path).close()
+def test_concurrent_writers_wait_instead_of_failing(open_new: Callable[[], Index]) -> None:
+    open_new().close()
     errors: list[BaseException] = []
 
     def writer(n: int) -> None:
         try:
-            with Index(path) as index:
+            with open_new() as index:
                 run = index.start_run("check", "t", "0", [])
                 for i in range(50):
                     index.record(observation(run, f"{n}{i:063d}"[:64]), [Finding("x", "info", "m")])
@@ -83,9 +90,8 @@ def test_concurrent_writers_wait_instead_of_failing(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    with Index(path) as index:
+    with open_new() as index:
         assert index.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 200
-        assert index.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_blob_put_is_content_addressed_deduplicated_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -104,8 +110,8 @@ def test_blob_put_is_content_addressed_deduplicated_and_leaves_no_temp(tmp_path:
         store.path_for("../../etc/passwd")
 
 
-def test_planning_reads_are_light_and_otherwise_the_same_observation(tmp_path: Path) -> None:
-    with Index(tmp_path / "index.sqlite") as index:
+def test_planning_reads_are_light_and_otherwise_the_same_observation(open_new: Callable[[], Index]) -> None:
+    with open_new() as index:
         index.upsert_documents([DOC], "2026-01-01T00:00:00Z")
         run = index.start_run("check", "2026-01-01T00:00:00Z", "0.1.0", ["m.toml"])
         index.record(observation(run, None, status="unreachable"), [])
@@ -122,9 +128,9 @@ def test_planning_reads_are_light_and_otherwise_the_same_observation(tmp_path: P
         assert index.latest_with_recent("nope", 2) == (None, [])
 
 
-def test_timeline_marks_are_shared_between_documents(tmp_path: Path) -> None:
+def test_timeline_marks_are_shared_between_documents(open_new: Callable[[], Index]) -> None:
     other = Document(id="b-1", url="https://x.org/b.pdf", manifest="m.toml", line=9)
-    with Index(tmp_path / "index.sqlite") as index:
+    with open_new() as index:
         index.upsert_documents([DOC, other], "2026-01-01T00:00:00Z")
         run = index.start_run("check", "2026-01-01T00:00:00Z", "0.1.0", ["m.toml"])
         index.record(observation(run, None), [])
@@ -172,3 +178,47 @@ def test_a_new_index_appears_only_with_its_schema(tmp_path: Path, monkeypatch: p
         assert index.schema_version == SCHEMA_VERSION
         assert index.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert [p.name for p in tmp_path.iterdir()] == ["index.sqlite"]
+
+
+def test_recording_in_a_campaign_is_idempotent(open_new: Callable[[], Index]) -> None:
+    """A retried shard, or two workers on one document, never record the campaign's observation twice."""
+    with open_new() as index, open_new() as other:
+        index.upsert_documents([DOC], "2026-01-01T00:00:00Z")
+        run = index.start_run("check", "2026-01-01T00:00:00Z", "0.1.0", ["m.toml"], campaign="2026-01-01")
+        first = observation(run, "a" * 64)
+        first_id = index.record(first, [Finding("x", "info", "first")], campaign="2026-01-01")
+        again = observation(run, "b" * 64)
+        assert other.record(again, [Finding("y", "info", "again")], campaign="2026-01-01") == first_id == again.id
+        assert index.campaign_done("2026-01-01") == {"a-1"} and index.campaign_done("2026-01-02") == set()
+        assert index.findings(first_id) == [Finding("x", "info", "first")]
+        assert index.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == 1
+        index.record(observation(run, "c" * 64), [], campaign="2026-01-02")  # the next campaign records
+        index.record(observation(run, "d" * 64), [])  # and so does a run outside any campaign
+        assert index.latest("a-1", "2026-01-01").sha256 == "a" * 64  # type: ignore[union-attr]
+        assert index.latest("a-1").sha256 == "d" * 64  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgresql_index_from_a_newer_linkwatch_is_refused_and_migrations_run_once(
+        backend: str, tmp_path: Path) -> None:
+    import psycopg
+
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        try:
+            open_index(tmp_path, backend).close()
+        except BaseException as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(6)]  # six runners open a new database at once
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with psycopg.connect(backend, autocommit=True) as db:
+        assert db.execute("SELECT version FROM linkwatch_schema").fetchall() == [(SCHEMA_VERSION,)]
+        db.execute("UPDATE linkwatch_schema SET version = version + 1")
+    with pytest.raises(SchemaTooNew, match="upgrade linkwatch"):
+        open_index(tmp_path, backend)

@@ -164,6 +164,7 @@ def test_html_payload_is_compressed_and_still_read_back(tmp_path: Path) -> None:
     assert _warcio("check", str(path)).returncode == 0
 
 
+@pytest.mark.usefixtures("backend")  # on the SQLite index and on PostgreSQL
 def test_archive_and_export_write_sha256_digests_that_warcio_verifies(server, tmp_path: Path) -> None:
     pdf = PDFS / "A_RES_78_323.en.pdf"
     sha = hashlib.sha256(pdf.read_bytes()).hexdigest()

@@ -62,6 +62,12 @@ class BlobStore:
         _fsync_dir(final.parent)
         return final
 
+    def release(self, sha256: str) -> None:
+        """Done with the local copy of a snapshot (the folder store's copies are the snapshots)."""
+
+    def close(self) -> None:
+        """Nothing to let go of (see :class:`~linkwatch.store.s3.S3BlobStore`)."""
+
     def iter_hashes(self) -> list[str]:
         """Every blob name present on disk (for fixity audits)."""
         base = self.root / "sha256"

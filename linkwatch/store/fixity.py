@@ -110,6 +110,7 @@ def verify(index: Index, blobs: BlobStore, sample_percent: float | None = None,
     events = []
     for row in chosen:
         problem = _check(blobs, row["sha256"], row["sha512"], row["size"])
+        blobs.release(row["sha256"])  # an object store's downloaded copy: one at a time on disk
         if problem:
             report.problems.append(problem)
         events.append(Event(at=now(), kind="fixity-check", outcome="failure" if problem else "success",

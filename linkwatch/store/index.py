@@ -120,6 +120,16 @@ MIGRATIONS: list[str] = [
     DROP INDEX observations_by_document;
     CREATE INDEX observations_with_content ON observations(document_id, url, id) WHERE sha256 IS NOT NULL;
     """,
+    # 4: campaigns — the shards (and any retried task) of one scheduled run share a campaign name;
+    # a document is observed at most once per campaign, so a retried shard or a re-run task never
+    # records an observation twice (Index.record), and status shows the campaign as one picture.
+    """
+    ALTER TABLE runs ADD COLUMN campaign TEXT;
+    ALTER TABLE observations ADD COLUMN campaign TEXT;
+    CREATE UNIQUE INDEX observations_once_per_campaign ON observations(campaign, document_id)
+        WHERE campaign IS NOT NULL;
+    CREATE INDEX runs_by_campaign ON runs(campaign);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -287,26 +297,46 @@ class Index:
             self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        with self.transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
+        with self.transaction():
+            version = self.schema_version
             if version > SCHEMA_VERSION:
-                raise SchemaTooNew(f"{self.path}: index schema {version} is newer than this linkwatch "
+                raise SchemaTooNew(f"{self.location}: index schema {version} is newer than this linkwatch "
                                   f"({SCHEMA_VERSION}); upgrade linkwatch")
             for number in range(version, SCHEMA_VERSION):
-                for statement in _statements(MIGRATIONS[number]):
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {number + 1}")
+                for statement in _statements(self._ddl(MIGRATIONS[number])):
+                    self.db.execute(statement)
+                self._set_schema_version(number + 1)
+
+    @staticmethod
+    def _ddl(script: str) -> str:
+        """A migration in this database's dialect (the migrations are written for SQLite)."""
+        return script
 
     @property
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
+    def _set_schema_version(self, version: int) -> None:
+        self.db.execute(f"PRAGMA user_version = {int(version)}")
+
+    def _plain(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Rows as plain tuples (hashable: timeline marks are shared by their (at, status) key)."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params).fetchall()
+
+    @property
+    def location(self) -> str:
+        """Where the index is, for messages."""
+        return str(self.path)
+
     # -- runs ---------------------------------------------------------------------------------
-    def start_run(self, command: str, started_at: str, tool_version: str, manifests: list[str]) -> int:
+    def start_run(self, command: str, started_at: str, tool_version: str, manifests: list[str],
+                  campaign: str | None = None) -> int:
         with self.transaction() as db:
-            cur = db.execute("INSERT INTO runs (command, started_at, tool_version, manifests) VALUES (?,?,?,?)",
-                             (command, started_at, tool_version, json.dumps(manifests)))
-            return int(cur.lastrowid)
+            return int(db.execute("INSERT INTO runs (command, started_at, tool_version, manifests, campaign) "
+                                  "VALUES (?,?,?,?,?) RETURNING id",
+                                  (command, started_at, tool_version, json.dumps(manifests), campaign)).fetchone()[0])
 
     def finish_run(self, run_id: int, finished_at: str, exit_code: int) -> None:
         with self.transaction() as db:
@@ -332,28 +362,52 @@ class Index:
         return [_document(r) for r in self.db.execute("SELECT * FROM documents ORDER BY manifest, line, id")]
 
     # -- observations -------------------------------------------------------------------------
-    def record(self, obs: Observation, findings: list[Finding], snapshot_stored_at: str | None = None) -> int:
-        """Store one judged observation with its findings (and its snapshot row if bytes were kept)."""
+    def record(self, obs: Observation, findings: list[Finding], snapshot_stored_at: str | None = None,
+               campaign: str | None = None) -> int:
+        """Store one judged observation with its findings (and its snapshot row if bytes were kept).
+
+        With a ``campaign``, idempotent: when the campaign already holds an observation of this
+        document (an earlier attempt of a retried task, an overlapping worker), nothing is added
+        and that observation's id is returned."""
         if not self.db.in_transaction:
             with self.transaction():
-                return self.record(obs, findings, snapshot_stored_at)
+                return self.record(obs, findings, snapshot_stored_at, campaign)
         # In the caller's transaction (a run records a batch per transaction): no context manager.
         db = self.db
         if snapshot_stored_at and obs.sha256 and obs.sha512 and obs.size is not None:
-            db.execute("INSERT OR IGNORE INTO snapshots (sha256, sha512, size, content_type, stored_at) "
-                       "VALUES (?,?,?,?,?)", (obs.sha256, obs.sha512, obs.size, obs.content_type,
-                                              snapshot_stored_at))
-        obs_id = int(db.execute(_INSERT_OBSERVATION, _obs_row(obs)).lastrowid)
+            db.execute("INSERT INTO snapshots (sha256, sha512, size, content_type, stored_at) "
+                       "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", (obs.sha256, obs.sha512, obs.size,
+                                                                    obs.content_type, snapshot_stored_at))
+        row = db.execute(_INSERT_OBSERVATION, (*_obs_row(obs), campaign)).fetchone()
+        if row is None:  # this campaign has observed the document already
+            obs.id = self.campaign_observation(campaign or "", obs.document_id)
+            return obs.id or 0
+        obs_id = int(row[0])
         if findings:
             db.executemany("INSERT INTO findings (observation_id, kind, severity, message) VALUES (?,?,?,?)",
                            [(obs_id, f.kind, f.severity, f.message) for f in findings])
         obs.id = obs_id
         return obs_id
 
-    def latest(self, doc_id: str) -> Observation | None:
-        row = self.db.execute("SELECT * FROM observations WHERE document_id = ? ORDER BY id DESC LIMIT 1",
-                              (doc_id,)).fetchone()
+    def latest(self, doc_id: str, campaign: str | None = None) -> Observation | None:
+        """The document's latest observation (in ``campaign``, when given)."""
+        if campaign is not None:
+            obs_id = self.campaign_observation(campaign, doc_id)
+            row = self.db.execute("SELECT * FROM observations WHERE id = ?", (obs_id,)).fetchone() if obs_id else None
+        else:
+            row = self.db.execute("SELECT * FROM observations WHERE document_id = ? ORDER BY id DESC LIMIT 1",
+                                  (doc_id,)).fetchone()
         return _observation(row, share=self._shared) if row else None
+
+    def campaign_observation(self, campaign: str, doc_id: str) -> int | None:
+        """The id of the campaign's observation of a document, if it has one."""
+        row = self.db.execute("SELECT id FROM observations WHERE campaign = ? AND document_id = ?",
+                              (campaign, doc_id)).fetchone()
+        return int(row[0]) if row else None
+
+    def campaign_done(self, campaign: str) -> set[str]:
+        """The documents a campaign has observed already (a retried shard skips them)."""
+        return {r[0] for r in self._plain("SELECT document_id FROM observations WHERE campaign = ?", (campaign,))}
 
     def before(self, obs: Observation) -> Observation | None:
         """The observation of the same document just before ``obs``."""
@@ -488,10 +542,8 @@ class Index:
 
     def timeline(self, doc_id: str, limit: int = 30) -> list[dict[str, str]]:
         """The last ``limit`` observations as {"at", "status"}, oldest first (for availability charts)."""
-        cur = self.db.cursor()
-        cur.row_factory = None  # plain (at, status) tuples: the keys of the shared marks
-        rows = cur.execute("SELECT observed_at, status FROM observations WHERE document_id = ? "
-                           "ORDER BY id DESC LIMIT ?", (doc_id, limit)).fetchall()
+        rows = self._plain("SELECT observed_at, status FROM observations WHERE document_id = ? "
+                           "ORDER BY id DESC LIMIT ?", (doc_id, limit))
         known, mark = self._shared.marks.get, self._shared.mark
         return [known(r) or mark(*r) for r in reversed(rows)]
 
@@ -513,8 +565,9 @@ _OBS_COLUMNS = (
 )
 
 
-_INSERT_OBSERVATION = (f"INSERT INTO observations ({', '.join(_OBS_COLUMNS)}) "
-                       f"VALUES ({', '.join('?' * len(_OBS_COLUMNS))})")
+_INSERT_OBSERVATION = (f"INSERT INTO observations ({', '.join(_OBS_COLUMNS)}, campaign) "
+                       f"VALUES ({', '.join('?' * (len(_OBS_COLUMNS) + 1))}) "
+                       "ON CONFLICT (campaign, document_id) WHERE campaign IS NOT NULL DO NOTHING RETURNING id")
 
 
 def _obs_row(o: Observation) -> tuple[object, ...]:

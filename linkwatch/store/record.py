@@ -15,15 +15,22 @@ AGENT = f"linkwatch {__version__}"
 
 
 class Recorder:
-    def __init__(self, index: Index, blobs: BlobStore, warc: WarcLog | None, stamp: str) -> None:
-        self.index, self.blobs, self.warc, self.stamp = index, blobs, warc, stamp
+    def __init__(self, index: Index, blobs: BlobStore, warc: WarcLog | None, stamp: str,
+                 campaign: str | None = None) -> None:
+        self.index, self.blobs, self.warc, self.stamp, self.campaign = index, blobs, warc, stamp, campaign
 
     def record(self, obs: Observation, findings: list[Finding], stored: bool) -> None:
-        """Write ``obs`` everywhere it belongs. ``stored``: its bytes were just put in the blob store."""
+        """Write ``obs`` everywhere it belongs. ``stored``: its bytes were just put in the blob store.
+
+        In a campaign that observed the document already (another worker got there first), nothing."""
+        earlier = self.index.campaign_observation(self.campaign, obs.document_id) if self.campaign else None
+        if earlier is not None:
+            obs.id = earlier
+            return
         new_snapshot = stored and obs.sha256 is not None and self.index.snapshot(obs.sha256) is None
         if self.warc is not None:
             self._warc(obs, findings, stored, new_snapshot)
-        self.index.record(obs, findings, self.stamp if stored else None)
+        self.index.record(obs, findings, self.stamp if stored else None, self.campaign)
         if stored and obs.sha256 in self.blobs.repaired:
             self.blobs.repaired.discard(obs.sha256)
             self.index.add_event(Event(
@@ -44,6 +51,8 @@ class Recorder:
         earlier = None if new_snapshot or not obs.sha256 else self._earlier(obs.sha256)
         obs.warc_record_id = self.warc.observation(obs, findings, body, earlier)
         obs.warc_file = self.warc.filename
+        if body is not None and obs.sha256:
+            self.blobs.release(obs.sha256)  # in the WARC and the store: no local copy needed
 
     def flush(self) -> None:
         """Hand the WARC records written so far to the operating system (a process killed after
