@@ -6,6 +6,7 @@ writes the index (one writer, short transactions).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import queue
@@ -17,7 +18,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .store.blobs import BlobStore
@@ -29,6 +30,9 @@ from .http.probe_process import warm_prober
 from .store.archive import Archive, Unusable, index_errors
 from .store.archive import exists as archive_exists
 from .store.index import Index
+
+if TYPE_CHECKING:
+    from .store.booking import HostBookings
 from .pdf.inspect import Inspector
 from .manifest import Document, load_all
 from .observation import Observation
@@ -292,7 +296,8 @@ def _observe_all(documents: list[Document], planner: Planner, options: Options, 
     results = ResultSpool(len(documents), archive.tmp)
     workers = max(1, min(options.concurrency, os.cpu_count() or 1))
     suggesting = options.suggest or any(d.suggest for d in documents)
-    with Fetcher(options.fetch_config()) as fetcher, \
+    bookings = _bookings(options)
+    with bookings or contextlib.nullcontext(), Fetcher(options.fetch_config(), bookings) as fetcher, \
             open_wayback(suggesting, options.fetch_config(), tmp, options.cdx_url, options.replay_url) as wayback, \
             Inspector(workers=workers, timeout=options.inspect_timeout, memory_mb=options.inspect_memory_mb) as inspector, \
             Progress(options.progress, len(documents)) as advance:
@@ -301,8 +306,10 @@ def _observe_all(documents: list[Document], planner: Planner, options: Options, 
                             wayback=wayback, suggest=options.suggest)
         # Fetched host by host in turn (linkwatch.schedule): a manifest listed host by host must not
         # leave every worker waiting on one host's politeness. Results still come back in manifest order.
+        # Booked politeness holds on the thread pool's requests; the bulk path's child process does
+        # not book, so with bookings every request takes the thread pool.
         probe, revalidate, rest = (list(by_host(part, lambda p: _first_url(documents[p])))
-                                   for part in _bulk_positions(documents, options, suggesting))
+                                   for part in _bulk_positions(documents, options, suggesting or bookings is not None))
         prober = Prober(options.fetch_config(), options.concurrency, process=True)
         window = max(256, 4 * options.concurrency)  # tasks planned ahead of the Prober
         plan_at = _PlanAt(documents, planner)
@@ -346,6 +353,16 @@ def _recorded(outcome: Outcome, recorder: Recorder, index: Index, run_id: int) -
         m = outcome.memento
         result.memento_url, result.memento_at, result.memento_matches = m.url, m.at, m.matches
     return result
+
+
+def _bookings(options: Options) -> HostBookings | None:
+    """Per-host starts and slots booked in the shared index, when it is PostgreSQL (store.booking):
+    overlapping runs (a campaign and an ad-hoc check) then share each host's limits."""
+    if not options.index:
+        return None
+    from .store.booking import HostBookings
+
+    return HostBookings(options.index, options.per_host, options.min_interval)
 
 
 def _bulk_positions(documents: list[Document], options: Options,

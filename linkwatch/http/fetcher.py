@@ -179,7 +179,9 @@ def pools_kept(per_host: int) -> int:
 class Fetcher(Client):
     """Fetch URLs over one shared connection pool, politely; thread-safe."""
 
-    def __init__(self, config: FetchConfig | None = None) -> None:
+    def __init__(self, config: FetchConfig | None = None, limiter: Any = None) -> None:
+        """``limiter``: anything with HostLimiter's ``slot(host)`` (store.booking books hosts in
+        a shared database); default a HostLimiter of this process."""
         super().__init__(config)
         config = self.config
         self._pool = urllib3.PoolManager(
@@ -194,7 +196,7 @@ class Fetcher(Client):
         self._stopped = threading.Event()
         self._pool.pool_classes_by_scheme = _pool_classes(self._live, self._stopped)
         self._local = threading.local()  # the deadline of the fetch running in this thread
-        self._limiter = HostLimiter(config.per_host, config.min_interval)
+        self._limiter = limiter or HostLimiter(config.per_host, config.min_interval)
         self._policy = retrying(
             retries=config.retries,
             backoff=config.backoff,

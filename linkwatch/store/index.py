@@ -130,6 +130,14 @@ MIGRATIONS: list[str] = [
         WHERE campaign IS NOT NULL;
     CREATE INDEX runs_by_campaign ON runs(campaign);
     """,
+    # 5: per-host request starts booked across runs sharing a PostgreSQL index (store/booking.py):
+    # when each host's next request may start, in seconds since the epoch on the database's clock.
+    """
+    CREATE TABLE host_starts (
+        host TEXT PRIMARY KEY,
+        next_start REAL NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
