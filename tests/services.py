@@ -41,11 +41,12 @@ def _missing(what: str, variable: str) -> None:
     pytest.skip(f"{what} is not available (set {variable}=1 to make this a failure)")
 
 
-def _stop_pid(pid: int, child: subprocess.Popen | None = None, patience: float = 20.0) -> None:
-    """SIGTERM, then SIGKILL after ``patience`` s: a server we started, by its own PID (``child``:
+def _stop_pid(pid: int, child: subprocess.Popen | None = None, patience: float = 20.0,
+              sig: int = signal.SIGTERM) -> None:
+    """``sig``, then SIGKILL after ``patience`` s: a server we started, by its own PID (``child``:
     our own child process, reaped here)."""
     with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, sig)
     if child is not None:
         try:
             child.wait(timeout=patience)
@@ -122,7 +123,7 @@ def postgres() -> Iterator[Postgres]:
         yield Postgres(port, pid)
     finally:
         if pid:
-            _stop_pid(pid)
+            _stop_pid(pid, sig=signal.SIGINT)  # PostgreSQL's fast shutdown: ends sessions left open
         shutil.rmtree(folder, ignore_errors=True)
 
 
