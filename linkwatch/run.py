@@ -30,9 +30,6 @@ from .http.probe_process import warm_prober
 from .store.archive import Archive, Unusable, index_errors
 from .store.archive import exists as archive_exists
 from .store.index import Index
-
-if TYPE_CHECKING:
-    from .store.booking import HostBookings
 from .pdf.inspect import Inspector
 from .manifest import Document, load_all
 from .observation import Observation
@@ -51,6 +48,10 @@ from .validation import check_options
 from .timestamps import now
 from .store.warc import WarcLog, open_run_warc
 from .wayback import DEFAULT_CDX_URL, open_wayback
+
+
+if TYPE_CHECKING:
+    from .store.booking import HostBookings
 
 
 class RunFailed(Exception):
