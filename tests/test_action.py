@@ -110,7 +110,7 @@ def test_action_installs_linkwatch_from_its_own_checkout_and_passes_inputs_as_da
 
 
 @pytest.mark.parametrize("name", ["examples/github-workflow.yml", "examples/gitlab-ci.yml",
-                                  "examples/pre-commit-config.yaml", "docs/ci.md", "README.md",
+                                  "examples/pre-commit-config.yaml", "docs/ci.md", "docs/scale.md", "README.md",
                                   ".pre-commit-hooks.yaml"])
 def test_no_copy_paste_installs_linkwatch_by_name_or_names_a_placeholder_owner(name: str) -> None:
     text = (ROOT / name).read_text(encoding="utf-8")
