@@ -103,8 +103,8 @@ def verify(archive: str | Path | None = None, sample_percent: float | None = Non
     from .store import fixity as _fixity
 
     with _open(archive, index, store) as opened:
-        return _fixity.verify(opened.index, opened.blobs, sample_percent, warc_dir=opened.root / "warc",
-                              tmp=opened.root / "tmp")
+        return _fixity.verify(opened.index, opened.blobs, sample_percent,
+                              warc_dir=opened.blobs.warcs(opened.root / "warc"), tmp=opened.root / "tmp")
 
 
 def events(document: str | None = None, archive: str | Path | None = None,

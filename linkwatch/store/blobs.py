@@ -62,6 +62,10 @@ class BlobStore:
         _fsync_dir(final.parent)
         return final
 
+    def warcs(self, local: Path) -> Path:
+        """The folder holding the archive's WARC files, to read them: here, the archive's own."""
+        return local
+
     def release(self, sha256: str) -> None:
         """Done with the local copy of a snapshot (the folder store's copies are the snapshots)."""
 

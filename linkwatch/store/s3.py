@@ -122,6 +122,18 @@ class S3BlobStore:
                 return False
             raise StoreError(f"{self.url}: storing {key}: {_reason(exc)}") from None
 
+    def warcs(self, local: Path) -> Path:
+        """A local folder with the store's WARC files (``prefix/warc/``), downloaded to read them
+        (fixity over WARCs): ``local``, the runner's own folder, is not where they are kept."""
+        folder = self.cache / "warc"
+        folder.mkdir(exist_ok=True)
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix + "warc/")
+        for obj in (o for page in pages for o in page.get("Contents", ())):
+            name = obj["Key"].rsplit("/", 1)[-1]
+            if name and not name.startswith("."):
+                self.client.download_file(self.bucket, obj["Key"], str(folder / name))
+        return folder
+
     def release(self, sha256: str) -> None:
         """Drop the local copy (the object stays)."""
         (self.cache / BlobStore.relative_path(sha256).name).unlink(missing_ok=True)
