@@ -56,10 +56,10 @@ def test_one_documents_recording_failure_never_aborts_the_run(server: LocalServe
     manifest = _manifest(tmp_path, server)
     real = Index.record
 
-    def refuse_one(self, obs, findings, snapshot_stored_at=None):
+    def refuse_one(self, obs, findings, snapshot_stored_at=None, campaign=None):
         if obs.document_id == "gone":
             raise UnicodeEncodeError("utf-8", "\udce9", 0, 1, "surrogates not allowed")
-        return real(self, obs, findings, snapshot_stored_at)
+        return real(self, obs, findings, snapshot_stored_at, campaign)
 
     monkeypatch.setattr(Index, "record", refuse_one)
     report = linkwatch.check(manifest, archive=tmp_path / "a", min_interval=0, retries=0, progress=False)
