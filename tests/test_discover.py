@@ -406,6 +406,14 @@ def test_a_url_place_holder_never_reaches_a_title() -> None:
     assert ref.symbol == "A/79/62" and "\u27e6" not in (ref.title or "") and "\u27e7" not in (ref.title or "")
 
 
+def test_a_number_past_what_a_council_session_adopts_is_not_the_councils() -> None:
+    text = ("- Recalling Human Rights Council resolution 47/1, and recalling also resolution 53/199 of "
+            "15 December 1998 and Human Rights Council resolution 53/2")
+    refs, unlisted = read_references(text, own=["A/RES/79/100"])
+    symbols = {r.symbol for r in refs}
+    assert {"A/HRC/RES/47/1", "A/HRC/RES/53/2"} <= symbols and "A/HRC/RES/53/199" not in symbols
+
+
 def test_a_raw_delete_character_is_escaped() -> None:
     text = Discovery("a\x7fb.pdf", [Reference(symbols=["A/1/2"], title="x\x7fy\x85z")]).to_toml()
     assert "\x7f" not in text and "\x85" not in text and "\\u007f" in text

@@ -479,10 +479,15 @@ def _symbol(n: _Number, organ: str, context: Context) -> str | None:
             ok = True  # a special (S-8) or emergency special (ES-10) session
         return f"A/{series}/{n.a}/{n.b}" if ok else None
     if organ == HRC:
-        ok = n.a.startswith("S-") or (n.a.isdigit() and 1 <= int(n.a) <= context.hrc_session)
+        # The Council numbers resolutions anew each session and adopts a few dozen in one: "53/199"
+        # is the Assembly's numbering (its 53rd session, 1998), never the Council's.
+        ok = n.b.isdigit() and int(n.b) <= _HRC_MAX_PER_SESSION and (
+            n.a.startswith("S-") or (n.a.isdigit() and 1 <= int(n.a) <= context.hrc_session))
         return f"A/HRC/{series}/{n.a}/{n.b}" if ok else None
     return None
 
+
+_HRC_MAX_PER_SESSION = 100
 
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
