@@ -46,7 +46,7 @@ from .shard import select as select_shard
 from .stopping import Stopped, Stopper
 from .validation import check_options
 from .timestamps import now
-from .store.warc import WarcLog, open_run_warc
+from .store.warc import open_run_warc, run_warc_name, WarcLog
 from .wayback import DEFAULT_CDX_URL, open_wayback
 
 
@@ -283,7 +283,7 @@ def _warc_log(archive: Archive, keep_bytes: bool, started: str, run_id: int) -> 
     if not keep_bytes:
         yield None
         return
-    name = f"linkwatch-{started.replace(':', '').replace('-', '')}-run{run_id}.warc.gz"
+    name = run_warc_name(started, run_id)
     with open_run_warc(archive.root / "warc", name) as log:
         yield log
     archive.keep_warc(archive.root / "warc" / name)  # complete: into the object store, if any

@@ -137,3 +137,85 @@ def test_verify_concurrent_with_archive_reports_no_false_problems(server: LocalS
         assert run.wait(timeout=60) == 0
     final = linkwatch.verify(archive=archive)
     assert final.ok and final.pending == 0 and final.total == len(docs) and checks >= 2
+
+
+# ------------------------------------------------------------------- forged WARC records and files
+
+def _rewrite(warc: Path, change) -> None:
+    """Rewrite ``warc`` record by record through ``change(record, writer)`` (which writes what it
+    wants), letting warcio compute fresh, self-consistent digests: what a forger would do."""
+    from warcio.warcwriter import WARCWriter
+
+    out = warc.with_suffix(".new")
+    with open(warc, "rb") as fh, open(out, "wb") as dest:
+        writer = WARCWriter(dest, gzip=True)
+        for record in ArchiveIterator(fh):
+            change(record, writer)
+    out.replace(warc)
+
+
+def _forged_response(writer, uri: str, record_id: str | None = None):
+    from io import BytesIO
+
+    from warcio.statusandheaders import StatusAndHeaders
+
+    http = StatusAndHeaders("200 OK", [("Content-Type", "application/pdf")], protocol="HTTP/1.1")
+    headers = {"WARC-Record-ID": record_id} if record_id else None
+    return writer.create_warc_record(uri, "response", payload=BytesIO(b"%PDF-1.4 forged replacement"),
+                                     http_headers=http, warc_headers_dict=headers)
+
+
+def test_a_response_replaced_with_fresh_digests_is_a_problem(archive: Path) -> None:
+    def change(record, writer) -> None:
+        if record.rec_type == "response":
+            uri, rid = record.rec_headers.get_header("WARC-Target-URI"), record.rec_headers.get_header("WARC-Record-ID")
+            writer.write_record(_forged_response(writer, uri, rid))
+        else:
+            writer.write_record(record)
+
+    _rewrite(the_warc(archive), change)
+    report = linkwatch.verify(archive=archive)
+    assert not report.ok and any("does not hold the version the index recorded" in p.detail for p in report.problems)
+
+
+def test_a_response_appended_after_the_run_is_a_problem(archive: Path) -> None:
+    uri = []
+
+    def change(record, writer) -> None:
+        writer.write_record(record)
+        if record.rec_type == "response":
+            uri.append(record.rec_headers.get_header("WARC-Target-URI"))
+
+    _rewrite(the_warc(archive), change)
+    from warcio.warcwriter import WARCWriter
+
+    with open(the_warc(archive), "ab") as fh:  # pywb replays the latest capture: this one
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(_forged_response(writer, uri[0]))
+    report = linkwatch.verify(archive=archive)
+    assert not report.ok and any("is not one the index recorded" in p.detail for p in report.problems)
+
+
+def test_a_warc_file_no_run_wrote_is_unknown(archive: Path) -> None:
+    planted = archive / "warc" / "linkwatch-20260101T000000Z-run99.warc.gz"
+    planted.write_bytes(the_warc(archive).read_bytes())  # self-consistent, valid, and not ours
+    report = linkwatch.verify(archive=archive)
+    assert [(p.kind, p.warc) for p in report.problems] == [("unknown", planted.name)]
+
+
+def test_a_real_archive_with_redirects_errors_pages_and_revisits_verifies_clean(
+        server: LocalServer, tmp_path: Path) -> None:
+    from httpserver import Redirect, Status, soft_404
+
+    server.route("/res.pdf", Content.file(RES, "application/pdf"))
+    server.route("/moved", Redirect("/res.pdf"))
+    server.route("/gone", Status(404))
+    server.route("/soft", soft_404())
+    docs = [("res", "/res.pdf"), ("moved", "/moved"), ("gone", "/gone"), ("soft", "/soft")]
+    manifest = tmp_path / "m.toml"
+    manifest.write_text("".join(f'[[document]]\nid = "{i}"\nurl = "{server.url(p)}"\n\n' for i, p in docs))
+    path = tmp_path / "archive"
+    for _ in range(2):  # the second run: 304s and revisit records
+        linkwatch.archive(manifest, archive=path, **FAST)
+    report = linkwatch.verify(archive=path)
+    assert report.ok and report.warc_files == 2, report.problems

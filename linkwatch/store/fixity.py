@@ -162,9 +162,14 @@ def live_runs(tmp: Path) -> dict[int, float]:
 
 def _verify_warcs(index: Index, folder: Path, report: FixityReport, sample_percent: float | None,
                   rng: random.Random, live: dict[int, float]) -> list[Event]:
-    """Re-read WARC files: every record to its end, its digests checked, and every record the
-    index points at present. A WARC the index names and the disk lacks is *missing*."""
+    """Re-read WARC files: every record to its end, its digests checked, every record the index
+    points at present and holding the version the index recorded (its sha256), no response the
+    index does not know (pywb would replay a record appended after the fact), no WARC file that no
+    run wrote. A WARC the index names and the disk lacks is *missing*."""
+    from .warc import run_warc_name
+
     expected = index.warc_records()
+    written = {run_warc_name(started, run_id) for run_id, started in index.run_starts().items()}
     on_disk = {p.name for p in folder.glob("*.warc.gz")} if folder.is_dir() else set()
     names = sorted(on_disk | set(expected))
     events = []
@@ -184,25 +189,73 @@ def _verify_warcs(index: Index, folder: Path, report: FixityReport, sample_perce
                 report.problems.append(problem)
                 events.append(_warc_event(problem.detail, failure=True))
                 continue
-        found, problems = read_warc(path)
+        if name not in expected and name not in written and run_id not in live:
+            problem = Problem("unknown", "", f"warc/{name} was written by no run of this archive", name)
+            report.problems.append(problem)
+            events.append(_warc_event(problem.detail, failure=True))
+            continue
+        read = read_warc(path)
+        problems = read.problems
         if killed:  # its last record may be cut: only what the index points at must be there
             problems = [p for p in problems if not p.startswith(_TAIL_PROBLEMS)]
         report.warc_files += 1
-        report.warc_records += len(found)
-        lost = expected.get(name, set()) - set(found)
+        report.warc_records += len(read.ids)
+        pointed = expected.get(name, {})
+        lost = set(pointed) - set(read.ids)
         if lost:
             problems.append(f"{len(lost)} record(s) the index points at are not in it "
                             f"(e.g. {sorted(lost)[0]}): the file is incomplete")
+        problems += _versions_differ(pointed, read)
         for text in problems:
             kind = "incomplete" if "incomplete" in text or "cut short" in text else "changed"
             report.problems.append(Problem(kind, "", f"warc/{name}: {text}", name))
         events.append(_warc_event(f"warc/{name}: " + ("; ".join(problems) if problems else
-                                  f"{len(found)} records read to their end, digests match"), failure=bool(problems)))
+                                  f"{len(read.ids)} records read to their end, digests match"), failure=bool(problems)))
     return events
 
 
-def read_warc(path: Path) -> tuple[list[str], list[str]]:
-    """(record ids read, problems) of one WARC file, each record read to its end.
+def _versions_differ(pointed: dict[str, str | None], read: WarcRead) -> list[str]:
+    """Problems where the WARC's records disagree with the index: a record the index points at
+    that holds another payload than the version recorded, or a response with a payload that no
+    observation points at. A record's own digest matching proves nothing about *which* bytes."""
+    problems = []
+    for record_id, sha256 in pointed.items():
+        seen = read.records.get(record_id)
+        if seen is None or sha256 is None:
+            continue
+        if (seen.payload_digest or "").lower() != f"sha256:{sha256}":
+            problems.append(f"record {record_id} does not hold the version the index recorded "
+                            f"(payload digest {seen.payload_digest or 'none'}, recorded sha256:{sha256})")
+        elif seen.type == "response" and not seen.verified:
+            problems.append(f"record {record_id}'s payload could not be checked against its digest")
+    for record_id, seen in read.records.items():
+        if seen.type == "response" and seen.payload_size and record_id not in pointed:
+            problems.append(f"record {record_id} (a response for {seen.uri}) is not one the index "
+                            "recorded: added after the run")
+    return problems
+
+
+@dataclass
+class SeenRecord:
+    """What ``verify`` needs of one WARC record once read."""
+
+    type: str
+    uri: str
+    payload_digest: str | None
+    payload_size: int
+    verified: bool  # its payload digest was present and matched what was read
+
+
+@dataclass
+class WarcRead:
+    ids: list[str]  # record ids in file order
+    problems: list[str]
+    records: dict[str, SeenRecord]  # response and revisit records by id
+
+
+def read_warc(path: Path) -> WarcRead:
+    """Every record of one WARC file read to its end: ids, problems, and the response and revisit
+    records seen.
 
     Problems: a record shorter than its Content-Length (the file was cut), a block or payload
     digest that does not match, or data that cannot be decompressed (warcio reports those on
@@ -211,32 +264,37 @@ def read_warc(path: Path) -> tuple[list[str], list[str]]:
 
     from warcio.archiveiterator import ArchiveIterator
 
-    ids: list[str] = []
-    problems: list[str] = []
+    read = WarcRead([], [], {})
     noise = io.StringIO()
     try:
         with open_kept(path) as fh, contextlib.redirect_stderr(noise):
             for record in ArchiveIterator(fh, check_digests=True):
                 record_id = record.rec_headers.get_header("WARC-Record-ID") or "?"
                 stream = record.content_stream()
-                while stream.read(1 << 20):
-                    pass
+                size = 0
+                while chunk := stream.read(1 << 20):
+                    size += len(chunk)
                 left = getattr(record.raw_stream, "limit", 0)
                 if left:
-                    problems.append(f"record {record_id} is cut short: {left} of its {record.length} bytes are "
-                                    "missing (the file is incomplete)")
+                    read.problems.append(f"record {record_id} is cut short: {left} of its {record.length} bytes "
+                                         "are missing (the file is incomplete)")
                     break
                 checker = record.digest_checker
                 if checker.passed is False or checker.problems:
-                    problems.append(f"record {record_id}: {'; '.join(checker.problems) or 'digest does not match'}")
-                ids.append(record_id)
+                    read.problems.append(f"record {record_id}: {'; '.join(checker.problems) or 'digest does not match'}")
+                if record.rec_type in ("response", "revisit"):
+                    digest = record.rec_headers.get_header("WARC-Payload-Digest")
+                    read.records[record_id] = SeenRecord(
+                        record.rec_type, record.rec_headers.get_header("WARC-Target-URI") or "", digest, size,
+                        verified=bool(digest) and checker.passed is not False and not checker.problems)
+                read.ids.append(record_id)
     except Tampered as exc:
-        problems.append(str(exc))
+        read.problems.append(str(exc))
     except Exception as exc:  # noqa: BLE001 - any parse failure of a damaged file is a finding, not a crash
-        problems.append(f"unreadable after {len(ids)} records: {exc}")
+        read.problems.append(f"unreadable after {len(read.ids)} records: {exc}")
     if noise.getvalue().strip():
-        problems.append(f"damaged compressed data: {noise.getvalue().strip().splitlines()[0]}")
-    return ids, problems
+        read.problems.append(f"damaged compressed data: {noise.getvalue().strip().splitlines()[0]}")
+    return read
 
 
 _TAIL_PROBLEMS = ("record ", "unreadable after", "damaged compressed data")

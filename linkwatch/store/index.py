@@ -495,15 +495,22 @@ class Index:
             (sha256,)).fetchone()
         return (row[0], row[1], row[2]) if row else None
 
-    def warc_records(self) -> dict[str, set[str]]:
-        """{WARC file name: the record ids observations point at in it} (what ``verify`` expects)."""
-        found: dict[str, set[str]] = {}
-        for name, record_id in self.db.execute(
-                "SELECT warc_file, warc_record_id FROM observations WHERE warc_file IS NOT NULL"):
-            ids = found.setdefault(name, set())
+    def warc_records(self) -> dict[str, dict[str, str | None]]:
+        """{WARC file name: {record id an observation points at: the sha256 of the version it holds,
+        when those bytes are kept (else None)}} — what ``verify`` expects to find in each file."""
+        found: dict[str, dict[str, str | None]] = {}
+        for name, record_id, sha256 in self.db.execute(
+                """SELECT o.warc_file, o.warc_record_id, s.sha256 FROM observations o
+                   LEFT JOIN snapshots s ON s.sha256 = o.sha256 WHERE o.warc_file IS NOT NULL"""):
+            ids = found.setdefault(name, {})
             if record_id:
-                ids.add(record_id)
+                ids[record_id] = ids.get(record_id) or sha256
         return found
+
+    def run_starts(self) -> dict[int, str]:
+        """{run id: when it started} of every ``archive`` run (each wrote one WARC named after both)."""
+        return {run_id: started for run_id, started in
+                self.db.execute("SELECT id, started_at FROM runs WHERE command = 'archive'")}
 
     def latest_archived_observation(self, doc_id: str) -> Observation | None:
         """The observation that fetched the newest kept version of a document judged ``ok`` (its real

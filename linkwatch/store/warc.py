@@ -355,6 +355,11 @@ def _wire(url: str) -> str:
         return url
 
 
+def run_warc_name(started: str, run_id: int) -> str:
+    """The name of run ``run_id``'s WARC file, from its start time: what ``verify`` expects in ``warc/``."""
+    return f"linkwatch-{started.replace(':', '').replace('-', '')}-run{run_id}.warc.gz"
+
+
 @contextmanager
 def open_run_warc(folder: Path, name: str) -> Iterator[WarcLog]:
     """A run's WARC under ``folder``: written as ``name.open``, renamed to ``name`` when complete."""
