@@ -80,3 +80,45 @@ def test_a_read_only_archive_can_be_read_verified_and_exported(server: LocalServ
     assert (out / "x.warc.gz").stat().st_size > 0 and (out / "x.wacz").stat().st_size > 0
     # nothing in the archive changed: no WAL, no lock file, no event rows
     assert sorted((p.relative_to(archive), p.stat().st_mtime_ns) for p in archive.rglob("*")) == before
+
+
+@pytest.mark.parametrize("content", ["empty", "schema-less"])
+def test_an_empty_index_is_no_archive_and_stays_untouched(tmp_path: Path, content: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    index = tmp_path / "index.sqlite"
+    if content == "empty":  # a failed copy or cache restore
+        index.write_bytes(b"")
+    else:
+        import sqlite3
+
+        sqlite3.connect(index).execute("CREATE TABLE unrelated (x)").connection.close()
+    before = index.read_bytes()
+    for command in (["status"], ["verify"], ["history", "res"]):
+        assert main([*command, "--archive", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert f"no linkwatch archive at {tmp_path}" in err and "index.sqlite is" in err
+    assert index.read_bytes() == before
+
+
+def test_a_read_only_copy_with_a_write_ahead_log_shows_its_latest_state(server: LocalServer, tmp_path: Path) -> None:
+    import sqlite3
+
+    url = server.route("/res.pdf", Content.file(PDFS / "A_RES_78_323.en.pdf", "application/pdf"))
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(f'[[document]]\nid = "res"\nsymbol = "A/RES/78/323"\nurl = "{url}"\n')
+    archive = tmp_path / "archive"
+    linkwatch.archive(manifest, archive=archive, **FAST)
+    holder = sqlite3.connect(archive / "index.sqlite")  # a reader holds it open: the log is not merged
+    holder.execute("SELECT count(*) FROM observations").fetchone()
+    linkwatch.check(manifest, archive=archive, **FAST)
+    copy = tmp_path / "copy"
+    shutil.copytree(archive, copy)  # as a backup would: index.sqlite, -wal and -shm
+    holder.close()
+    assert (copy / "index.sqlite-wal").stat().st_size > 0
+    out = tmp_path / "history.json"
+    script = (f"mount --bind -o ro {copy} {copy} && "
+              f"{sys.executable} -m linkwatch history res --archive {copy} --format json > {out}")
+    done = subprocess.run([*_unshare(), "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().count('"observed_at"') == 2  # both runs, not only what was checkpointed

@@ -223,6 +223,45 @@ class NoArchive(Exception):
     """A read command was pointed at a folder holding no linkwatch archive (exit 2)."""
 
 
+def _refuse_empty(path: Path, uri: str) -> None:
+    """:class:`NoArchive` for an index file that holds no linkwatch schema (0 bytes after a failed
+    copy or cache restore, an empty SQLite file): a read command must not initialise it into an
+    empty archive and report "0 documents, no findings"."""
+    try:
+        probe = sqlite3.connect(uri + "?mode=ro", uri=True)
+        try:
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError:
+        return  # not a database at all, or unreadable: the caller's own opening reports it
+    if version == 0:
+        raise NoArchive(f"no linkwatch archive at {path.parent}: {path.name} is "
+                        f"{'empty' if path.stat().st_size == 0 else 'a database without a linkwatch index'} "
+                        "(a failed copy or cache restore?); restore the archive, or run 'linkwatch check' to start one")
+
+
+def _connect_read_only(path: Path, uri: str) -> sqlite3.Connection:
+    """A connection to an index that cannot be written.
+
+    ``immutable=1`` needs no lock and no -shm file, but ignores the write-ahead log: a copy taken
+    while a run or a reader held the index open keeps its last changes in ``index.sqlite-wal``,
+    and would silently show an older archive. With a log present, ``mode=ro`` reads it (that needs
+    the ``-shm`` file beside it); where it cannot, the copy is refused rather than shown stale."""
+    wal = path.with_name(path.name + "-wal")
+    if not (wal.is_file() and wal.stat().st_size > 0):
+        return sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None)
+    try:
+        db = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None)
+        db.execute("PRAGMA user_version").fetchone()
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+    except sqlite3.Error as exc:
+        raise sqlite3.OperationalError(
+            f"its last changes are in {wal.name}, which cannot be read on this read-only copy ({exc}); "
+            f"copy the archive somewhere writable, or copy {path.name}-shm along with it") from None
+
+
 class Index:
     """The archive's SQLite index. One instance per thread (sqlite3 connections are not shared)."""
 
@@ -250,11 +289,12 @@ class Index:
         index = cls.__new__(cls)
         index.path = path
         uri = "file:" + quote(str(path.absolute()))
+        _refuse_empty(path, uri)
         if os.access(path.parent, os.W_OK) and os.access(path, os.W_OK):
             index._connect(uri + "?mode=rw")  # mode=rw: never creates
             return index
         index.readonly = True
-        index.db = sqlite3.connect(uri + "?immutable=1", uri=True, isolation_level=None)
+        index.db = _connect_read_only(path, uri)
         index.db.row_factory = sqlite3.Row
         index._shared = _Shared()
         version = index.schema_version
