@@ -1,6 +1,8 @@
 """Archiving like a library: WARC records of every fetch, fixity audits, events, WARC export, migrations."""
 from __future__ import annotations
 
+import os
+
 import hashlib
 import json
 import sqlite3
@@ -237,3 +239,15 @@ def test_index_of_schema_1_is_migrated_forward_without_loss(tmp_path: Path) -> N
         old = index.latest("d")
         assert old is not None and old.status == "ok" and old.redirects[0].status == 301 and old.remote_addr is None
         assert index.events() == []
+
+
+def test_kept_snapshots_are_readable_as_the_umask_allows(site: Path, tmp_path: Path) -> None:
+    # The HTML page's "archived copy" links are opened by other accounts (a web server, a librarian).
+    old = os.umask(0o022)
+    try:
+        archive = tmp_path / "archive"
+        linkwatch.archive(site, archive=archive, **FAST)
+    finally:
+        os.umask(old)
+    kept = [p for p in (archive / "blobs").rglob("*") if p.is_file()]
+    assert kept and {oct(p.stat().st_mode & 0o777) for p in kept} == {oct(0o644)}

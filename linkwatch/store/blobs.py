@@ -57,6 +57,10 @@ class BlobStore:
             with self._lock:
                 self.repaired.add(sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
+        # Downloads are made private (mkstemp: 0600) while they are partial; a kept snapshot is
+        # readable as the umask allows, like the index and the WARC files beside it (the HTML page's
+        # "archived copy" links are opened by other accounts: a web server, a librarian).
+        os.chmod(temp_file, 0o666 & ~_umask())
         _fsync_file(Path(temp_file))
         os.replace(temp_file, final)
         _fsync_dir(final.parent)
@@ -205,3 +209,10 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
