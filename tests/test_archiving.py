@@ -1,10 +1,9 @@
 """Archiving like a library: WARC records of every fetch, fixity audits, events, WARC export, migrations."""
 from __future__ import annotations
 
-import os
-
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
