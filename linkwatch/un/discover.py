@@ -30,12 +30,13 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .. import manifest as _manifest
 from . import citations
 from . import resolve as unresolve
 from . import symbols as unsymbols
+from .html_text import html_to_text  # noqa: F401 - part of this module's API
 from .running_text import PdfFlow, pdf_flow  # noqa: F401 - PdfFlow is part of this module's API
 
 
@@ -171,34 +172,6 @@ def _fetch_text(url: str, timeout: float) -> tuple[str, bool]:
             raise SourceError(f"{url}: {got.error or f'HTTP {got.http_status}'}", exit_code=3)
         return _file_text(Path(got.body_path), base_url=got.final_url or url, timeout=timeout,
                           content_type=got.content_type)
-
-
-# Elements that end a line of text: without the break, adjacent cells or items would run together
-# ("A/79/80A/79/81" read as one symbol from <td>A/79/80</td><td>A/79/81</td>).
-_BLOCKS = ("p", "div", "li", "tr", "td", "th", "caption", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-           "article", "blockquote", "ul", "ol", "table", "dl", "dd", "dt", "header", "footer", "nav", "main",
-           "aside", "figure", "figcaption", "pre", "address", "hr")
-
-
-def html_to_text(html: str, base_url: str | None = None) -> str:
-    """HTML as Markdown-ish text: links become ``[text](url)`` (relative ones made absolute),
-    list items ``- …``, block elements their own lines."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template"]):
-        tag.decompose()
-    for a in soup.find_all("a", href=True):
-        href = urljoin(base_url, a["href"]) if base_url else a["href"]
-        text = " ".join(a.get_text(" ").split())
-        a.replace_with(f"[{text}]({href})" if href.startswith(("http://", "https://")) else text)
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    for tag in soup.find_all(_BLOCKS):
-        tag.insert_before("\n- " if tag.name == "li" else "\n")
-        tag.insert_after("\n")
-    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 # --------------------------------------------------------------------------- finding references
