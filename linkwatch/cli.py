@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetching.add_argument("--allow-internal-redirects", action="store_true",
                           help="follow redirects from a public address into loopback, private or link-local ones "
                                "(refused by default)")
+    fetching.add_argument("--proxy", type=_proxy_url, metavar="URL",
+                          help="forward proxy for every request (default $HTTPS_PROXY / $HTTP_PROXY; $NO_PROXY "
+                               "lists hosts reached directly); https goes through a CONNECT tunnel")
+    fetching.add_argument("--user-agent", metavar="TEXT", type=_header_value,
+                          help="User-Agent sent (default linkwatch/VERSION; per host: [hosts.\"…\"] headers in the manifest)")
     fetching.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
     fetching.add_argument("--suggest", action="store_true",
                           help="for broken, unreachable and wrong-document documents, look up a web archive capture")
@@ -256,6 +261,9 @@ def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
         # start-up (~0.25 s) then costs a re-run nothing. Unused (a first full check), it is stopped.
         with warm_prober(not args.suggest):
             report = _run(command, args)
+        if report.looks_offline():
+            _error("every document failed at the DNS lookup or the connection: this machine looks offline or "
+                   "behind a proxy (set HTTPS_PROXY and HTTP_PROXY, or --proxy URL; see docs/ci.md)")
         code = _emit(report, args)
         if report.incomplete:
             print(f"linkwatch: run incomplete: {report.incomplete}; what was observed is recorded and reported",
@@ -278,7 +286,7 @@ def _run(command: str, args: argparse.Namespace) -> Report:
                availability_only=getattr(args, "availability_only", False),
                ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url,
                allow_internal_redirects=args.allow_internal_redirects, max_time=args.max_time,
-               max_document_time=args.max_document_time)
+               max_document_time=args.max_document_time, proxy=args.proxy, user_agent=args.user_agent)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -671,6 +679,17 @@ def _store_url(text: str) -> str:
         parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _proxy_url(text: str) -> str:
+    """``--proxy``: an http(s) URL, or ``host:port`` (taken as http://host:port, as curl does)."""
+    return _http_url(text if "://" in text else f"http://{text}")
+
+
+def _header_value(text: str) -> str:
+    if not text.strip() or any(c in text for c in "\r\n\0"):
+        raise argparse.ArgumentTypeError("must be one line of text")
     return text
 
 

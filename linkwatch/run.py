@@ -27,6 +27,7 @@ from .http.client import FetchConfig, FetchResult
 from .http.fetcher import Fetcher
 from .http.prober import Prober
 from .http.probe_process import warm_prober
+from .http.proxy import from_environment
 from .store.archive import Archive, Unusable, index_errors
 from .store.archive import exists as archive_exists
 from .store.index import Index
@@ -110,6 +111,9 @@ class Options:
     # (refused by default: see http.client.FetchConfig); internal_networks redefines "internal".
     allow_internal_redirects: bool = False
     internal_networks: tuple[str, ...] | None = None
+    # --proxy: the forward proxy of every request (else HTTP_PROXY / HTTPS_PROXY); NO_PROXY holds.
+    proxy: str | None = None
+    user_agent: str | None = None  # --user-agent: instead of linkwatch's own (per host: [hosts."…"] headers)
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(timeout=self.timeout, retries=self.retries, backoff=self.backoff,
@@ -117,7 +121,9 @@ class Options:
                            per_host=self.per_host, min_interval=self.min_interval, min_rate=self.min_rate,
                            ca_bundle=self.ca_bundle, host_headers=self.host_headers,
                            secret_values=self.secret_values, allow_internal_redirects=self.allow_internal_redirects,
-                           internal_networks=self.internal_networks, max_time=self.max_document_time)
+                           internal_networks=self.internal_networks, max_time=self.max_document_time,
+                           proxies=from_environment(self.proxy),
+                           **({"user_agent": self.user_agent} if self.user_agent else {}))
 
 
 

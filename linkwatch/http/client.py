@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from .. import __version__
 from ..timestamps import now
 from ..un import quirks
+from .proxy import Proxies, from_environment, shown
 from .retry import RETRY_AFTER_STATUSES, RETRYABLE_STATUSES, parse_retry_after
 from .urls import UnsupportedScheme, ascii_host, redact_userinfo, request_url
 
@@ -104,6 +105,8 @@ class FetchConfig:
     # means: None = every address that is not globally routable.
     allow_internal_redirects: bool = False
     internal_networks: tuple[str, ...] | None = None
+    # Forward proxies (HTTP_PROXY, HTTPS_PROXY, NO_PROXY; --proxy): see linkwatch.http.proxy.
+    proxies: Proxies = field(default_factory=from_environment)
 
 
 #: Request headers that carry credentials: always recorded as "<redacted>", whatever their source.
@@ -123,6 +126,16 @@ class StorageError(OSError):
 
     def __str__(self) -> str:
         return str(self.strerror)
+
+
+def dns_failed(host: str, reason: str) -> str:
+    """The one wording of a failed name lookup, for both clients (``DNS lookup failed for unctad.org``)."""
+    return f"DNS lookup failed for {host}: {reason}"
+
+
+def proxy_failed(proxy: str, reason: str) -> str:
+    """The one wording of a failure at the proxy (its address shown without credentials)."""
+    return f"proxy {shown(proxy)} failed: {reason}"
 
 
 def header_text(value: str) -> str:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, ProxyError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from ..store.blobs import StreamHasher, start_writeback
@@ -48,10 +48,13 @@ from .client import (
     StorageError,
     ca_certs,
     deadline_text,
+    dns_failed,
     header_text,
     needs_get,
+    proxy_failed,
     resolve,
 )
+from .proxy import proxy_for
 from .ratelimit import HostLimiter
 from .retry import call_with_retries, retrying
 
@@ -111,11 +114,18 @@ def _protocol_violation(exc: BaseException) -> str | None:
     return None
 
 
-def _network_message(exc: BaseException, kind: str, timeout: float, during: str) -> str:
+def _network_message(exc: BaseException, kind: str, timeout: float, during: str, url: str = "",
+                     proxy: str | None = None) -> str:
     """A short, clear message for a network failure (urllib3's own are long and nested)."""
     if kind == "protocol":
         return _protocol_violation(exc) or f"invalid HTTP response ({during})"
-    texts = " ".join(str(e) for e in _causes(exc))
+    causes = _causes(exc)
+    if proxy is not None and any(isinstance(e, ProxyError) for e in causes):
+        return proxy_failed(proxy, _last_reason(exc))
+    dns = next((e for e in causes if isinstance(e, socket.gaierror)), None)
+    if dns is not None:
+        return dns_failed(urlsplit(url).hostname or url, dns.strerror or str(dns))
+    texts = " ".join(str(e) for e in causes)
     if kind == "timeout":
         return f"timed out {during}: nothing received for {timeout:g} s"
     if "IncompleteRead" in texts:
@@ -184,7 +194,7 @@ class Fetcher(Client):
         a shared database); default a HostLimiter of this process."""
         super().__init__(config)
         config = self.config
-        self._pool = urllib3.PoolManager(
+        self._pool_options = dict(
             num_pools=pools_kept(config.per_host),  # hosts whose connections are kept
             maxsize=max(1, config.per_host),  # never more in flight per host anyway
             block=False,
@@ -192,10 +202,14 @@ class Fetcher(Client):
             timeout=urllib3.Timeout(connect=config.timeout, read=config.timeout),
             **ca_certs(config.ca_bundle),
         )
+        self._pool = urllib3.PoolManager(**self._pool_options)
         self._live: weakref.WeakSet[Any] = weakref.WeakSet()  # connections open now (stop() cuts them)
         self._stopped = threading.Event()
         self._pool.pool_classes_by_scheme = _pool_classes(self._live, self._stopped)
         self._local = threading.local()  # the deadline of the fetch running in this thread
+        # One pool per forward proxy (HTTPS through a CONNECT tunnel), made on first use.
+        self._proxied: dict[str, urllib3.ProxyManager] = {}
+        self._proxied_lock = threading.Lock()
         self._limiter = limiter or HostLimiter(config.per_host, config.min_interval)
         self._policy = retrying(
             retries=config.retries,
@@ -255,6 +269,20 @@ class Fetcher(Client):
     def close(self) -> None:
         """Close pooled connections."""
         self._pool.clear()
+        for pool in self._proxied.values():
+            pool.clear()
+
+    def _pool_for(self, url: str) -> urllib3.PoolManager:
+        """The connection pool a request for ``url`` goes through: direct, or its proxy's."""
+        proxy = proxy_for(url, self.config.proxies)
+        if proxy is None:
+            return self._pool
+        with self._proxied_lock:
+            pool = self._proxied.get(proxy)
+            if pool is None:
+                pool = self._proxied[proxy] = urllib3.ProxyManager(proxy, **self._pool_options)
+                pool.pool_classes_by_scheme = self._pool.pool_classes_by_scheme  # stop() cuts these too
+            return pool
 
     def __enter__(self) -> Fetcher:
         return self
@@ -285,13 +313,14 @@ class Fetcher(Client):
         while True:
             with self._limiter.slot(urlsplit(current).hostname or ""):
                 try:
-                    resp = self._pool.request(
+                    resp = self._pool_for(current).request(
                         method, current, headers=self._hop_headers(headers, current, left_https),
                         redirect=False, retries=False, preload_content=False, decode_content=True,
                     )
                 except _NETWORK_ERRORS as exc:
                     kind = _network_error_kind(exc)
-                    message = _network_message(exc, kind, self.config.timeout, "while waiting for the response")
+                    message = _network_message(exc, kind, self.config.timeout, "while waiting for the response",
+                                               current, proxy_for(current, self.config.proxies))
                     return self._failed(out, current, kind, message, retryable=kind != "protocol")
                 location = resp.headers.get("Location")
                 if resp.status not in REDIRECT_STATUSES or not location:

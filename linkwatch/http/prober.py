@@ -8,6 +8,7 @@ import functools
 import pickle
 import queue
 import re
+import socket
 import ssl
 import subprocess
 import threading
@@ -26,11 +27,14 @@ from .client import (
     Response,
     ca_certs,
     deadline_text,
+    dns_failed,
     header_text,
     needs_get,
+    proxy_failed,
     resolve,
 )
 from .probe_process import SPARES, SPARES_LOCK, End, Work, child_failed, spawn, stop
+from .proxy import proxy_for
 from .ratelimit import AsyncHostLimiter
 from .retry import async_retrying, call_with_retries_async
 
@@ -233,11 +237,12 @@ class Prober(Client):
         seen = {url}
         current = url
         left_https = False
+        proxies = self.config.proxies
         while True:
             target = URL(current, encoded=True)
             async with limiter.slot(target.host or ""):
                 try:
-                    async with session.request(method, target, allow_redirects=False,
+                    async with session.request(method, target, allow_redirects=False, proxy=proxy_for(current, proxies),
                                                headers=self._hop_headers(headers, current, left_https)) as resp:
                         view = Response(resp.status, _latin1(resp.reason or ""), _joined(resp.headers), resp.peer)
                         location = _latin1(resp.headers.get("Location") or "")
@@ -247,7 +252,7 @@ class Prober(Client):
                             return out
                         await _drain(resp)
                 except _aio_errors() as exc:
-                    kind, message = _aio_failure(exc, self.config.timeout)
+                    kind, message = _aio_failure(exc, self.config.timeout, current, proxy_for(current, proxies))
                     return self._failed(out, current, kind, message, retryable=kind != "protocol")
             nxt = self._next_hop(out, current, view, header_text(location), seen)
             if nxt is None:
@@ -305,11 +310,16 @@ def _aio_errors() -> tuple[type[BaseException], ...]:
     return (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
-def _aio_failure(exc: BaseException, timeout: float) -> tuple[str, str]:
+def _aio_failure(exc: BaseException, timeout: float, url: str = "", proxy: str | None = None) -> tuple[str, str]:
     """(error kind, message) for an aiohttp failure, worded as the Fetcher words urllib3's."""
     import aiohttp
 
     during = "while waiting for the response"
+    if proxy is not None and isinstance(exc, (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError)):
+        reason = exc.message if isinstance(exc, aiohttp.ClientHttpProxyError) else exc.os_error.strerror
+        return "connection", proxy_failed(proxy, str(reason or exc))
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
+        return "connection", dns_failed(urlsplit(url).hostname or url, exc.os_error.strerror or str(exc.os_error))
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "timeout", f"timed out {during}: nothing received for {timeout:g} s"
     if isinstance(exc, aiohttp.ClientResponseError):  # never for a status: the response was unparsable

@@ -226,6 +226,13 @@ class Report:
             "by_severity": by_severity,
         }
 
+    def looks_offline(self) -> bool:
+        """Every document checked failed before any server answered (a DNS lookup, a connection):
+        the trouble is most likely this machine's network (offline, or a proxy it must use)."""
+        checked = [d for d in self.documents if d.status != UNCHECKED]
+        return bool(checked) and all(d.status == "unreachable" and (d.error or "").startswith(_NO_NETWORK)
+                                     for d in checked)
+
     def worst_severity(self) -> str | None:
         """Highest severity of any finding in the run, None when there are no findings."""
         return max_severity([worst for _status, _severities, worst in _briefs(self.documents)])
@@ -310,6 +317,10 @@ def _briefs(documents: Sequence[DocumentResult]) -> Iterable[tuple[str, tuple[st
     if briefs is not None:
         return briefs()
     return ((d.status, [f.severity for f in d.findings], d.worst_severity()) for d in documents)
+
+
+# How the HTTP clients word a failure that happened before any server answered (linkwatch.http).
+_NO_NETWORK = ("DNS lookup failed", "connection refused", "connection failed", "proxy ")
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
