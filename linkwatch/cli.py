@@ -589,11 +589,15 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
     from .report.formats._text import clean
 
-    table = Table(*headers, box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    for name in headers:  # a long cell (a URL) wraps at a terminal, never loses its end
+        table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(*(escape(clean(c)) for c in row))
     out = io.StringIO()
-    Console(file=out, width=_width(), color_system=None).print(table)
+    # Piped or redirected: as wide as the content (a script reads whole URLs, one row a line).
+    width = _width() if sys.stdout.isatty() else 100_000
+    Console(file=out, width=width, color_system=None).print(table)
     return "\n".join(line.rstrip() for line in out.getvalue().rstrip("\n").splitlines())  # no padding blanks
 
 

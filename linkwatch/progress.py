@@ -22,9 +22,10 @@ class Progress:
                 progress(doc_id, observation)                                  # one more done
     """
 
-    def __init__(self, enabled: bool, total: int) -> None:
+    def __init__(self, enabled: bool, total: int, per_host: int | None = None) -> None:
         self.enabled = enabled and sys.stderr.isatty() and total > 0
         self.total = total
+        self.per_host = per_host  # --per-host: at most this many requests to one host at a time
         self.done = 0
         self.bytes = 0
         self.hosts: dict[str, int] = {}  # host → documents in flight there
@@ -38,11 +39,13 @@ class Progress:
                 MofNCompleteColumn,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
             from rich.progress import Progress as Bar
 
             self.bar = Bar(TextColumn("[bold]checking"), BarColumn(bar_width=20), MofNCompleteColumn(),
-                                TimeElapsedColumn(), TextColumn("{task.fields[size]}"),
+                                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                TextColumn("{task.fields[size]}"),
                                 TextColumn("[dim]{task.fields[hosts]}"),
                                 console=Console(stderr=True, highlight=False), transient=True)
             self.bar.start()
@@ -76,14 +79,22 @@ class Progress:
         self._refresh()
 
     def describe(self) -> tuple[str, str]:
-        """("3.2 MB", "documents.un.org ×2, unctad.org") as shown next to the bar."""
+        """("3.2 MB", "documents.un.org ×2 +6 waiting, unctad.org") as shown next to the bar.
+
+        A host's count is its requests in flight, never more than ``--per-host``: documents of a
+        host beyond that wait for a slot (politeness), and are counted as waiting."""
         with self._lock:
             busy = sorted(self.hosts.items(), key=lambda kv: (-kv[1], kv[0]))
             size = human_size(self.bytes) if self.bytes else ""
-        shown = ", ".join(f"{h} ×{n}" if n > 1 else h for h, n in busy[:3])
+        shown = ", ".join(self._host(h, n) for h, n in busy[:3])
         if len(busy) > 3:
             shown += f" +{len(busy) - 3}"
         return size, shown
+
+    def _host(self, host: str, n: int) -> str:
+        active = n if self.per_host is None else min(n, self.per_host)
+        waiting = n - active
+        return host + (f" ×{active}" if active > 1 else "") + (f" +{waiting} waiting" if waiting else "")
 
     def _refresh(self, advance: int = 0) -> None:
         if not self.enabled:

@@ -307,7 +307,7 @@ def _observe_all(documents: list[Document], planner: Planner, options: Options, 
     with bookings or contextlib.nullcontext(), Fetcher(options.fetch_config(), bookings) as fetcher, \
             open_wayback(suggesting, options.fetch_config(), tmp, options.cdx_url, options.replay_url) as wayback, \
             Inspector(workers=workers, timeout=options.inspect_timeout, memory_mb=options.inspect_memory_mb) as inspector, \
-            Progress(options.progress, len(documents)) as advance:
+            Progress(options.progress, len(documents), options.per_host) as advance:
         observer = Observer(fetcher, inspector, archive.blobs, tmp, keep_bytes=keep_bytes,
                             transient=options.transient, availability_only=options.availability_only,
                             wayback=wayback, suggest=options.suggest)

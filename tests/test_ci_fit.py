@@ -306,6 +306,15 @@ def test_progress_counts_documents_bytes_and_busy_hosts() -> None:
     assert progress.done == 2 and progress.describe() == ("1.5 KB", "")
 
 
+def test_progress_host_counts_match_per_host() -> None:
+    """8 documents of one host in flight with --per-host 2: 2 requests at a time, 6 waiting."""
+    from linkwatch.progress import Progress as _Progress
+
+    progress = _Progress(enabled=False, total=10, per_host=2)
+    progress.hosts.update({"unctad.org": 8, "undocs.org": 1})
+    assert progress.describe() == ("", "unctad.org ×2 +6 waiting, undocs.org")
+
+
 def test_progress_is_off_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from linkwatch.progress import Progress as _Progress
 

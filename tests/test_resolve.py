@@ -177,4 +177,11 @@ def test_cli_resolve(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["resolve", "TD/B/EX(70)/R.1"]) == 0
     assert "tdbex70r1_en.pdf" in capsys.readouterr().out
     assert cli.main(["resolve", "not a symbol"]) == 2
+    capsys.readouterr()
+    # Piped (pytest's capture is no terminal): every URL whole, one place per line, however long.
+    assert cli.main(["resolve", "A/HRC/WG.6/44/L.1/Add.1/Corr.1", "--lang", "ar"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    urls = [p.url for p in linkwatch.resolve_symbol("A/HRC/WG.6/44/L.1/Add.1/Corr.1", lang="ar")]
+    assert len(lines) == 1 + len(urls) and all(line.endswith(url) for line, url in zip(lines[1:], urls))
+    assert max(len(u) for u in urls) > 80
     assert linkwatch.resolve_symbol("A/79/62")[1].url == "https://undocs.org/en/A/79/62"
