@@ -14,6 +14,14 @@ from . import manifest as _manifest
 from .run import Options, execute
 
 if TYPE_CHECKING:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:  # pragma: no cover - type checkers only
+        from typing_extensions import Unpack
+
+    from .run import Planned, RunOptions
     from .un import discover as _discover
     from .un import resolve as _resolve
     from . import timeline as _timeline
@@ -39,7 +47,7 @@ def options(**overrides: Any) -> Options:
     return dataclasses.replace(Options(), **overrides)
 
 
-def check(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
+def check(manifests: str | Path | list[str | Path], **opts: Unpack[RunOptions]) -> Report:
     """Fetch, verify and compare every document of the manifests; record observations (no bytes).
 
     Keyword options are the fields of :class:`~linkwatch.run.Options` (``archive``, ``concurrency``,
@@ -50,9 +58,17 @@ def check(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
     return execute(_paths(manifests), options(**opts), command="check")
 
 
-def archive(manifests: str | Path | list[str | Path], **opts: Any) -> Report:
+def archive(manifests: str | Path | list[str | Path], **opts: Unpack[RunOptions]) -> Report:
     """Like :func:`check`, and keep every new version's bytes in the archive's blob store."""
     return execute(_paths(manifests), options(**opts), command="archive")
+
+
+def dry_run(manifests: str | Path | list[str | Path], **opts: Unpack[RunOptions]) -> list[Planned]:
+    """What :func:`check` would request, per document (method, URLs in order, proxy), without the
+    network and without opening the archive. Raises :class:`~linkwatch.manifest.ManifestError`."""
+    from .run import dry_run as _dry_run
+
+    return _dry_run(_paths(manifests), options(**opts))
 
 
 def status(manifests: str | Path | list[str | Path] | None = None, archive: str | Path | None = None,

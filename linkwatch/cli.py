@@ -34,6 +34,11 @@ DEFAULT_CDX_URL = "https://web.archive.org/cdx/search/cdx"  # = linkwatch.waybac
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    try:
+        _apply_config(parser)
+    except ValueError as exc:  # config.ConfigError
+        _error(str(exc))
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)
@@ -145,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
                                "lists hosts reached directly); https goes through a CONNECT tunnel")
     fetching.add_argument("--user-agent", metavar="TEXT", type=_header_value,
                           help="User-Agent sent (default linkwatch/VERSION; per host: [hosts.\"…\"] headers in the manifest)")
+    fetching.add_argument("--include", action="append", default=[], metavar="PATTERN",
+                          help="only documents whose id or URL matches this glob (repeatable)")
+    fetching.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                          help="leave out documents whose id or URL matches this glob (repeatable)")
+    fetching.add_argument("--dry-run", action="store_true",
+                          help="list what would be requested (method, URL, mirrors, proxy), fetch nothing, touch no archive")
     fetching.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway when stderr is not a terminal)")
     fetching.add_argument("--suggest", action="store_true",
                           help="for broken, unreachable and wrong-document documents, look up a web archive capture")
@@ -156,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("check", "fetch, verify, compare and record observations (no bytes kept)"),
                             ("archive", "the same, and keep every new version's bytes")):
         p = sub.add_parser(name, parents=[archive_opt, output, fetching], help=help_text, description=help_text)
-        p.add_argument("manifests", nargs="+", metavar="MANIFEST")
+        p.add_argument("manifests", nargs="*", metavar="MANIFEST",
+                       help="manifest files (default: manifests = [...] in linkwatch.toml)")
         p.add_argument("--transient", type=int, default=2, metavar="N",
                        help="an unreachable (or HTTP 5xx) document that was ok is a warning until it fails N runs "
                             "in a row (default 2; 1: an error at once)")
@@ -174,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="HTTP only, like a link checker: no body downloaded, nothing inspected; "
                                 "ok means the final response was 2xx")
         p.set_defaults(handler=_run_command(name))
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash; zsh through bashcompinit)",
+                       description="print a completion script: linkwatch completion >> ~/.bashrc")
+    p.set_defaults(handler=_completion)
 
     p = sub.add_parser("status", parents=[archive_opt, output], help="latest known state from the index, no network")
     p.add_argument("manifests", nargs="*", metavar="MANIFEST")
@@ -255,6 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands ----------------------------------------------------------------------------------
 def _run_command(command: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
+        if not args.manifests:
+            _error(f"name at least one manifest (or set manifests = [...] in linkwatch.toml); "
+                   f"'linkwatch {command} --help' says more")
+            return EXIT_USAGE
+        if args.dry_run:
+            return _dry_run(args)
         from .http.probe_process import warm_prober
 
         # The bulk HTTP path's process starts before the rest of linkwatch is even imported: its own
@@ -286,7 +308,126 @@ def _run(command: str, args: argparse.Namespace) -> Report:
                availability_only=getattr(args, "availability_only", False),
                ca_bundle=args.ca_bundle, suggest=args.suggest, cdx_url=args.cdx_url, replay_url=args.replay_url,
                allow_internal_redirects=args.allow_internal_redirects, max_time=args.max_time,
-               max_document_time=args.max_document_time, proxy=args.proxy, user_agent=args.user_agent)
+               max_document_time=args.max_document_time, proxy=args.proxy, user_agent=args.user_agent,
+               include=tuple(args.include), exclude=tuple(args.exclude))
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    from . import api
+
+    planned = api.dry_run(args.manifests, shard=args.shard, availability_only=getattr(args, "availability_only", False),
+                          proxy=args.proxy, include=tuple(args.include), exclude=tuple(args.exclude))
+    rows = [[p.document.id, p.method if i == 0 else "then", url, via or "direct"]
+            for p in planned for i, (url, via) in enumerate(zip(p.urls, p.proxies))]
+    _write(_table(["document", "method", "url", "via"], rows), None)
+    n = len(planned)
+    print(f"linkwatch: dry run: {n} document{'s' if n != 1 else ''}, {sum(len(p.urls) for p in planned)} URL(s) "
+          "(first tries; redirects and retries not counted); nothing was fetched", file=sys.stderr)
+    return EXIT_OK
+
+
+def _completion(args: argparse.Namespace) -> int:
+    """A completion script for bash (zsh runs it through bashcompinit): commands, their options,
+    the choices of an option, and file names elsewhere."""
+    parser = build_parser()
+    commands = _subcommands(parser)
+    cases = []
+    for name, sub in commands.items():
+        flags = sorted(f for a in sub._actions for f in a.option_strings if f.startswith("--"))
+        choices = [f'        {"|".join(a.option_strings)}) words="{" ".join(map(str, a.choices))}" ;;'
+                   for a in sub._actions if a.option_strings and a.choices]
+        cases.append(f'    {name}) opts="{" ".join(flags)}"\n      case "$prev" in\n'
+                     + "\n".join(choices) + ("\n" if choices else "") + "      esac ;;")
+    script = f"""# linkwatch completion for bash; zsh: autoload -U bashcompinit && bashcompinit, then the same.
+# Install: linkwatch completion >> ~/.bashrc   (or save it as a file in bash-completion's folder)
+_linkwatch() {{
+  local cur="${{COMP_WORDS[COMP_CWORD]}}" prev="${{COMP_WORDS[COMP_CWORD-1]}}" opts="" words=""
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    mapfile -t COMPREPLY < <(compgen -W "{' '.join(commands)} --help --version" -- "$cur"); return
+  fi
+  case "${{COMP_WORDS[1]}}" in
+{chr(10).join(cases)}
+  esac
+  if [ -n "$words" ]; then mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+  elif [[ "$cur" == -* ]]; then mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+  else mapfile -t COMPREPLY < <(compgen -f -- "$cur"); fi
+}}
+complete -o filenames -F _linkwatch linkwatch
+"""
+    sys.stdout.write(script)
+    return EXIT_OK
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _apply_config(parser: argparse.ArgumentParser) -> None:
+    """Defaults from linkwatch.toml / [tool.linkwatch] (linkwatch.config), checked as if typed."""
+    from .config import ConfigError, find
+
+    config = find()
+    if config is None:
+        return
+    commands = _subcommands(parser)
+    known = {a.dest for sub in commands.values() for a in sub._actions} - {"help", "handler"}
+    for key, value in config.values.items():
+        if key not in known:
+            raise ConfigError(f"{config.where(key)}: not an option of linkwatch (see linkwatch COMMAND --help)")
+        for sub in commands.values():
+            action = next((a for a in sub._actions if a.dest == key), None)
+            if action is not None:
+                value = _config_value(action, value, config.where(key))
+                sub.set_defaults(**{key: _config_paths(key, value, config.path.parent)})
+
+
+def _config_value(action: argparse.Action, value: object, where: str) -> object:
+    """``value`` from the file as the option would have it, or ConfigError naming the key."""
+    from .config import ConfigError
+
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: must be true or false")
+        return value
+    many = action.nargs in ("*", "+") or isinstance(action, argparse._AppendAction)
+    values = value if isinstance(value, list) else [value]
+    if not many and isinstance(value, list):
+        raise ConfigError(f"{where}: takes one value, not a list")
+    out = []
+    for v in values:
+        if isinstance(v, (dict, list)):
+            raise ConfigError(f"{where}: {v!r} is not a value")
+        text = str(v).lower() if isinstance(v, bool) else str(v)
+        try:
+            converted = action.type(text) if callable(action.type) else text
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if action.choices is not None and converted not in action.choices:
+            raise ConfigError(f"{where}: {v!r} is not one of {', '.join(map(str, action.choices))}")
+        out.append(converted)
+    return out if many else out[0]
+
+
+_PATH_OPTIONS = ("manifests", "archive", "output", "ca_bundle")
+
+
+def _config_paths(key: str, value: object, base: Path) -> object:
+    """Paths in the configuration are relative to its folder (globs expanded there), wherever the
+    command runs: a workflow and a person in a subfolder mean the same files."""
+    if key not in _PATH_OPTIONS or value is None:
+        return value
+    import glob
+
+    def here(path: str) -> str:  # relative to the current folder: annotations need repository paths
+        return os.path.relpath(os.path.join(base, path))
+
+    if key == "manifests":
+        found = [sorted(glob.glob(str(base / p))) or [str(base / p)] for p in value]  # type: ignore[attr-defined]
+        return [here(m) for paths in found for m in paths]
+    return here(str(value))
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +28,12 @@ from .http.client import FetchConfig, FetchResult
 from .http.fetcher import Fetcher
 from .http.prober import Prober
 from .http.probe_process import warm_prober
-from .http.proxy import from_environment
+from .http.proxy import from_environment, proxy_for
 from .store.archive import Archive, Unusable, index_errors
 from .store.archive import exists as archive_exists
 from .store.index import Index
 from .pdf.inspect import Inspector
-from .manifest import Document, load_all
+from .manifest import Document, Manifest, load_all
 from .observation import Observation
 from .observe import Observer, Outcome
 from .plan import Planner, Task
@@ -43,6 +44,7 @@ from .report.spool import ResultSpool
 from .un.resolve import DEFAULT as DEFAULT_RESOLVERS
 from .un.resolve import Resolvers
 from .schedule import by_host
+from .select import select as select_documents
 from .shard import select as select_shard
 from .stopping import Stopped, Stopper
 from .validation import check_options
@@ -114,6 +116,9 @@ class Options:
     # --proxy: the forward proxy of every request (else HTTP_PROXY / HTTPS_PROXY); NO_PROXY holds.
     proxy: str | None = None
     user_agent: str | None = None  # --user-agent: instead of linkwatch's own (per host: [hosts."…"] headers)
+    # --include / --exclude: globs on document ids and URLs (linkwatch.select)
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def fetch_config(self) -> FetchConfig:
         return FetchConfig(timeout=self.timeout, retries=self.retries, backoff=self.backoff,
@@ -136,6 +141,39 @@ def open_archive(options: Options) -> Archive:
         raise RunFailed(str(exc)) from None
 
 
+class RunOptions(TypedDict, total=False):
+    """The keyword options of ``linkwatch.check`` / ``linkwatch.archive``: the fields of
+    :class:`Options`, typed for editors and type checkers (``archive`` may also be a str)."""
+
+    archive: str | Path
+    concurrency: int
+    per_host: int
+    min_interval: float
+    timeout: float
+    retries: int
+    backoff: float
+    retry_after_cap: float
+    max_size: int
+    inspect_timeout: float
+    inspect_memory_mb: int
+    progress: bool
+    transient: int
+    shard: tuple[int, int] | None
+    resolvers: Resolvers
+    suggest: bool
+    cdx_url: str
+    replay_url: str | None
+    min_rate: float
+    ca_bundle: str | None
+    host_headers: dict[str, dict[str, str]]
+    secret_values: frozenset[str]
+    availability_only: bool
+    proxy: str | None
+    user_agent: str | None
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
     """Run ``check`` (facts only) or ``archive`` (facts and bytes) over manifests.
 
@@ -150,10 +188,7 @@ def execute(manifest_paths: list[str], options: Options, command: str = "check")
 
 def _execute(manifest_paths: list[str], options: Options, command: str) -> Report:
     manifests = load_all(manifest_paths, options.resolvers)  # raises ManifestError before anything is touched
-    documents = [d for m in manifests for d in m.documents]
-    if options.shard is not None:
-        documents = select_shard(documents, *options.shard, by=options.shard_by,
-                                 same_host=[options.resolvers.redirecting_hosts()])
+    documents = covered(manifests, options)
     options = _with_hosts(options, manifests)
     keep_bytes = command == "archive"
     archive = open_archive(options)
@@ -214,6 +249,36 @@ def _with_done(documents: list[Document], done: set[str], observed: Sequence[Doc
         if obs is not None:
             results.append(to_result(doc, obs, index.findings(obs.id or 0), index.before(obs), index))
     return results
+
+
+def covered(manifests: list[Manifest], options: Options) -> list[Document]:
+    """The documents a run over ``manifests`` observes: --include/--exclude, then --shard."""
+    documents = [d for m in manifests for d in m.documents]
+    if options.include or options.exclude:
+        documents = select_documents(documents, options.include, options.exclude)
+    if options.shard is not None:
+        documents = select_shard(documents, *options.shard, by=options.shard_by,
+                                 same_host=[options.resolvers.redirecting_hosts()])
+    return documents
+
+
+@dataclass
+class Planned:
+    """What a run would ask for one document (``--dry-run``): first tries, in order."""
+
+    document: Document
+    method: str  # "GET", or "HEAD" for --availability-only
+    urls: tuple[str, ...]  # the primary URL, then the mirrors tried when it fails
+    proxies: tuple[str | None, ...]  # per URL, the proxy it would go through
+
+
+def dry_run(manifest_paths: list[str], options: Options) -> list[Planned]:
+    """The requests a run would start, without the network and without touching the archive."""
+    manifests = load_all(manifest_paths, options.resolvers)
+    config = _with_hosts(options, manifests).fetch_config()
+    method = "HEAD" if options.availability_only else "GET"
+    return [Planned(d, method, d.urls, tuple(proxy_for(u, config.proxies) for u in d.urls))
+            for d in covered(manifests, options)]
 
 
 def _with_hosts(options: Options, manifests: list) -> Options:
