@@ -76,10 +76,13 @@ def status(manifests: str | Path | list[str | Path] | None = None, archive: str 
     """The latest known state from the index, without the network (all documents, or a manifest's)."""
     from . import timeline as _timeline
 
+    from .run import manifest_titles
+
     paths = _paths(manifests) if manifests else []
-    docs = [d for m in _manifest.load_all(paths) for d in m.documents] if paths else None
+    loaded = _manifest.load_all(paths) if paths else []
+    docs = [d for m in loaded for d in m.documents] if paths else None
     with _open(archive, index, store) as opened:
-        return _timeline.status(opened.index, docs, paths or None, campaign)
+        return _timeline.status(opened.index, docs, paths or None, campaign, title=manifest_titles(loaded))
 
 
 def history(document: str, archive: str | Path | None = None,

@@ -221,7 +221,7 @@ def _execute(manifest_paths: list[str], options: Options, command: str) -> Repor
         incomplete = f"{stopped}: {len(results)} of {len(documents)} documents observed" if stopped else None
         report = Report(run_id=run_id, command=command, started_at=started, finished_at=now(),
                         tool_version=__version__, manifests=[m.path for m in manifests], documents=results,
-                        archive=str(options.archive), incomplete=incomplete)
+                        archive=str(options.archive), incomplete=incomplete, title=manifest_titles(manifests))
         index.finish_run(run_id, report.finished_at, report.exit_code("error"))
         return report
     except index_errors() as exc:
@@ -249,6 +249,11 @@ def _with_done(documents: list[Document], done: set[str], observed: Sequence[Doc
         if obs is not None:
             results.append(to_result(doc, obs, index.findings(obs.id or 0), index.before(obs), index))
     return results
+
+
+def manifest_titles(manifests: list[Manifest]) -> str | None:
+    """The manifests' titles, "; "-joined, each once (None when none has a title)."""
+    return "; ".join(dict.fromkeys(m.title for m in manifests if m.title)) or None
 
 
 def covered(manifests: list[Manifest], options: Options) -> list[Document]:

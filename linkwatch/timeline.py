@@ -41,9 +41,10 @@ def find_document(index: Index, ref: str) -> Document:
 
 
 def status(index: Index, documents: list[Document] | None = None, manifests: list[str] | None = None,
-           campaign: str | None = None) -> Report:
+           campaign: str | None = None, title: str | None = None) -> Report:
     """The latest known state of ``documents`` (default: every document in the index); with a
-    ``campaign``, as that campaign observed them (all its shards: one picture, no merge)."""
+    ``campaign``, as that campaign observed them (all its shards: one picture, no merge).
+    ``title``: the manifests' titles (the HTML page's heading)."""
     docs = documents if documents is not None else index.documents()
     results = []
     for doc in docs:
@@ -56,7 +57,7 @@ def status(index: Index, documents: list[Document] | None = None, manifests: lis
     stamp = now()
     return Report(run_id=None, command="status", started_at=stamp, finished_at=stamp, tool_version=__version__,
                   manifests=manifests or sorted({d.manifest for d in docs}), documents=results,
-                  archive=str(index.path.parent))
+                  archive=str(index.path.parent), title=title)
 
 
 def unchecked(doc: Document) -> DocumentResult:

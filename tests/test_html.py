@@ -137,15 +137,55 @@ def test_hostile_text_stays_text(report: Report) -> None:
 def test_summary_counts_and_one_row_per_document(report: Report) -> None:
     page = Page(render(report, "html"))
     statuses = [a["data-status"] for a in page.all("tr") if "data-status" in a]
-    assert statuses == ["ok", "broken", "wrong-document", "blocked", "ok"]
+    assert statuses == ["broken", "wrong-document", "ok", "blocked", "ok"]  # errors, then warnings
     problems = [a["data-problem"] for a in page.all("tr") if "data-problem" in a]
     assert problems == ["1", "1", "1", "1", "1"]
     text = " ".join(page.text)
     assert "5 documents: 2 ok, 1 broken, 1 blocked, 1 wrong-document · 3 errors, 3 warnings" in text
-    # One timeline mark per observation, coloured by status class.
-    marks = [a for a in page.all("rect") if "data-status" in a]
-    assert len(marks) == 12 + 6 + 2 + 2 + 1
-    assert {a["class"] for a in marks} == {"f-good", "f-bad", "f-warn", "f-none"}
+    # One timeline mark per observation, coloured by status class (a dashed run per colour).
+    assert _marks(page) == 12 + 6 + 2 + 2 + 1
+    assert {a["class"] for a in page.all("path")} == {"s-good", "s-bad", "s-warn", "s-none"}
+
+
+def _marks(page: Page) -> int:
+    """Timeline marks drawn: a strip of n marks is 7n - 2 units wide (5 per mark, 2 between)."""
+    return sum((int(a["viewbox"].split()[2]) + 2) // 7 for a in page.all("svg") if a.get("class") == "tl")
+
+
+def test_heading_is_the_manifest_title_and_a_legend_explains_every_word(report: Report) -> None:
+    from linkwatch.compare import DRIFTS
+    from linkwatch.report.formats.html import FINDING_MEANING, STATUS_MEANING
+    from linkwatch.report.model import REPORT_STATUSES
+
+    titled = replace(report, title='CSTD WSIS: supporting documents <b>"')
+    page = Page(render(titled, "html"))
+    text = " ".join(page.text)
+    assert 'CSTD WSIS: supporting documents <b>"' in text and "<b>" not in render(titled, "html").split("<h1>")[1][:200]
+    assert set(STATUS_MEANING) == set(REPORT_STATUSES)
+    assert set(DRIFTS) <= set(FINDING_MEANING)
+    legend = render(report, "html").split('<details class="legend">')[1].split("</details>")[0]
+    for word in [*STATUS_MEANING, *FINDING_MEANING]:
+        assert f">{word}<" in legend, word
+
+
+def test_a_page_of_10000_documents_keeps_one_page_of_rows_in_the_table_and_flat_memory(report: Report) -> None:
+    import io
+    import tracemalloc
+
+    from linkwatch.report.formats import html
+
+    docs = [replace(report.documents[i % 4], id=f"doc-{i:05d}") for i in range(10_000)]
+    big = replace(report, documents=docs)
+    stream = io.StringIO()
+    tracemalloc.start()
+    html.write(big, stream)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    text = stream.getvalue()
+    assert peak - len(text) * 2 < 20 * 2**20, peak  # beyond the text itself: rows, not pages, at a time
+    table, rest = text.split('<template id="more">')
+    assert table.count("<tr data-status") == html.PAGE and rest.count("<tr data-status") == 10_000 - html.PAGE
+    assert len(text.encode()) / 10_000 < 1500  # bytes per document (was ~5,000 with a node per mark)
 
 
 def test_archived_copy_link_is_relative_to_the_output_and_robust(report: Report, tmp_path: Path) -> None:
@@ -193,7 +233,7 @@ def test_cli_writes_the_page_from_a_real_run(server: LocalServer, tmp_path: Path
     assert rows == {"ok", "broken"}
     kept = [a["href"] for a in page.all("a") if a.get("class") == "kept"]
     assert len(kept) == 1 and (out.parent / kept[0]).resolve().is_file()
-    assert len([a for a in page.all("rect") if "data-status" in a]) == 4  # two runs × two documents
+    assert _marks(page) == 4  # two runs × two documents
 
 
 # -- in a real browser ---------------------------------------------------------------------------------
@@ -235,12 +275,12 @@ def _visible(b: Browser) -> list[str]:
 def test_browser_renders_rows_counts_and_leaks_nothing(browser_page) -> None:
     b, proxy = browser_page
     _goto(b, PAGE_URL)
-    assert _visible(b) == ["a-80-62", "res-73-8", "e-2024-1", "blocked-one", "hostile"]
+    assert _visible(b) == ["res-73-8", "e-2024-1", "a-80-62", "blocked-one", "hostile"]  # problems first
     assert b.evaluate("document.getElementById('shown').textContent") == "5 of 5 documents shown"
     counts = b.evaluate("Object.fromEntries(Array.from(document.querySelectorAll('.summary li.st'))"
                         ".map(li => [li.dataset.status, +li.querySelector('.n').textContent]))")
     assert counts == {"ok": 2, "broken": 1, "unreachable": 0, "blocked": 1, "wrong-type": 0,
-                      "wrong-document": 1, "unverified": 0}
+                      "wrong-document": 1, "unverified": 0, "unchecked": 0}
     severities = b.evaluate("Array.from(document.querySelectorAll('.summary li.sv .n')).map(n => +n.textContent)")
     assert severities == [3, 3, 0]  # errors, warnings, info
     # The hostile strings are text: no element came from them, and the only script is ours.
@@ -319,3 +359,27 @@ def test_browser_csp_blocks_what_an_escaping_bug_would_let_through(report: Repor
         assert not [r for r in proxy.requests if CANARY in r]
         failed = {e["params"].get("blockedReason") for e in b.events if e["method"] == "Network.loadingFailed"}
         assert failed == {"csp"}
+
+
+@needs_browser
+def test_browser_big_page_shows_one_page_and_finds_every_document(report: Report) -> None:
+    """Past the first page, rows wait in a <template>: filtering still finds them, "show every…" and
+    printing bring them all."""
+    assert CHROMIUM
+    docs = [replace(report.documents[i % 4], id=f"doc-{i:04d}") for i in range(1000)]
+    body = render(replace(report, documents=docs), "html").encode()
+    with RecordingProxy(PAGE_URL, body) as proxy, Browser(CHROMIUM, proxy=proxy.address) as b:
+        b.call("Page.enable")
+        _goto(b, PAGE_URL)
+        assert len(_visible(b)) == 200
+        assert b.evaluate("document.getElementById('shown').textContent") == "200 of 1000 documents shown"
+        b.evaluate("(() => { const q = document.getElementById('q'); q.value = 'doc-0999';"
+                   " q.dispatchEvent(new Event('input')); })()")
+        assert _visible(b) == ["doc-0999"]
+        b.evaluate("(() => { const q = document.getElementById('q'); q.value = 'blocked';"
+                   " q.dispatchEvent(new Event('input')); })()")
+        assert b.evaluate("document.getElementById('shown').textContent") == \
+            "200 of 250 matching documents shown (1000 in all)"
+        b.evaluate("document.getElementById('all').click()")
+        assert len(_visible(b)) == 250 and b.evaluate("document.getElementById('all').hidden")
+        assert not [r for r in proxy.requests if "linkwatch-status.test" not in r and "un.org" in r]

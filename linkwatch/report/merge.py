@@ -160,6 +160,7 @@ def merge(reports: list[Report]) -> Report:
         tool_version=", ".join(versions),
         manifests=manifests,
         documents=documents,
+        title="; ".join(dict.fromkeys(r.title for r in reports if r.title)) or None,
     )
 
 

@@ -202,6 +202,7 @@ class Report:
     # observed", "--max-time 600 s reached: …"); None for a complete run. What was observed is
     # recorded and reported all the same.
     incomplete: str | None = None
+    title: str | None = None  # the manifests' [manifest] titles ("; "-joined): what the run is about
 
     def counts(self) -> dict[str, Any]:
         """Summary counts.
@@ -279,6 +280,7 @@ class Report:
             "manifests": list(self.manifests),
             "summary": {**self.counts(), "worst_severity": self.worst_severity()},
             "archive": self.archive,
+            "title": self.title,
         }
         if self.incomplete:
             head["incomplete"] = self.incomplete
@@ -305,6 +307,7 @@ class Report:
                 documents=[DocumentResult.from_dict(x) for x in d.get("documents", [])],
                 archive=d.get("archive"),
                 incomplete=d.get("incomplete"),
+                title=d.get("title") if isinstance(d.get("title"), str) else None,
             )
         except KeyError as exc:
             raise ValueError(f"report is missing {exc.args[0]!r}") from None

@@ -62,7 +62,9 @@ def write(
     document at a time instead of building one string (a 10,000-document report)."""
     module = _module(fmt)
     if hasattr(module, "write"):
-        module.write(report, stream)
+        extra = {k: v for k, v in (("archive", archive), ("output", output))
+                 if v is not None and k in inspect.signature(module.write).parameters}
+        module.write(report, stream, **extra)
     else:
         text = render(report, fmt, color=color, width=width, fail_on=fail_on, archive=archive, output=output,
                       problems_only=problems_only)

@@ -29,10 +29,11 @@ import os
 import re
 from html import escape
 from pathlib import Path, PurePosixPath
+from typing import IO
 from urllib.parse import quote
 
 from ...compare import DRIFTS, SEVERITIES
-from ..model import DocumentResult, Report, severity_rank
+from ..model import DocumentResult, Report, problems_first, severity_rank
 from ._text import clean
 
 # Status → colour family. Red: the citation is failing; amber: cannot tell or may recover.
@@ -42,6 +43,31 @@ _TONE = {
 }
 # Sort order of the status column: worst first.
 _STATUS_ORDER = ("broken", "wrong-document", "wrong-type", "unreachable", "blocked", "unverified", "unchecked", "ok")
+# The legend: every status and finding kind, in words (README's tables, shortened).
+STATUS_MEANING = {
+    "ok": "reachable, and page 1 shows the cited symbol (in the cited language)",
+    "broken": "a definitive HTTP error (404, 410, 5xx after retries), a redirect loop or a refused redirect",
+    "unreachable": "a network failure after retries (DNS, refused, timeout, reset)",
+    "blocked": "a bot challenge, 401/403, or 429 after retries",
+    "wrong-type": "a PDF was expected; HTML or an empty body came",
+    "wrong-document": "page 1 shows another symbol, another language, or the ODS “does not exist” placeholder",
+    "unverified": "fetched, but no symbol could be read (or the PDF could not be inspected)",
+    "unchecked": "listed in a manifest, never observed yet (a run stopped before it)",
+}
+FINDING_MEANING = {
+    "gone": "was ok, now broken or unreachable",
+    "recovered": "was not ok, now ok",
+    "moved": "a permanent redirect, or the final URL changed since last time",
+    "content-changed": "new bytes (a new sha256) since last time",
+    "reissued": "the new version is marked reissued (“Reissued for technical reasons”)",
+    "retitled": "the title on page 1 changed",
+    "type-changed": "a PDF became HTML, or the reverse",
+    "superseded": "the URL now serves a later edition of the cited document",
+    "title-mismatch": "the title on page 1 is far from the cited one",
+    "mirror": "the primary URL failed and a mirror answered",
+    "insecure-redirect": "an https URL redirected to plain http",
+    "suggestion": "a web archive capture to replace a dead link (--suggest)",
+}
 _BLOB_PATH = re.compile(r"blobs/sha256/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _COLUMNS = ("Status", "Document", "Symbol", "Title", "Lang", "Last change", "Availability", "Links")
@@ -64,12 +90,16 @@ code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .summary li{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.35rem .6rem;min-width:6.5rem}
 .summary li.zero{opacity:.55}
 .summary .n{display:block;font-size:1.35rem;font-weight:700}
+.legend{margin:.3rem 0 .8rem}.legend dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}
+.legend dd{margin:0}.legend h2{font-size:1rem;margin:.6rem 0 .2rem}
 .bar{display:block;width:100%;height:10px;margin:.3rem 0 1rem;border-radius:3px}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-weight:600;font-size:.85em;
 white-space:nowrap;color:#fff;background:var(--none)}
 .t-good{background:var(--good)}.t-bad{background:var(--bad)}.t-warn{background:var(--warn)}
 .sev-error{color:var(--bad)}.sev-warning{color:var(--warn)}.sev-info{color:var(--info)}
 .f-good{fill:var(--good)}.f-bad{fill:var(--bad)}.f-warn{fill:var(--warn)}.f-none{fill:var(--none)}
+svg.tl path{stroke-width:18px;stroke-dasharray:5px 2px;fill:none}
+.s-good{stroke:var(--good)}.s-bad{stroke:var(--bad)}.s-warn{stroke:var(--warn)}.s-none{stroke:var(--none)}
 .controls{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:.5rem 0}
 .controls input[type=search],.controls select{font:inherit;padding:.2rem .4rem;color:inherit;background:var(--bg);
 border:1px solid var(--line);border-radius:4px}
@@ -83,17 +113,21 @@ td.title{min-width:16rem}
 td.sym{overflow-wrap:normal;min-width:7rem}td.links{white-space:nowrap}
 .cited{font-style:italic;color:var(--muted)}
 ul.findings{margin:.3rem 0 0;padding-left:1.1rem;font-size:.9em}
-svg.tl{display:block}
+svg.tl{display:block;height:18px;width:auto}
 tr[hidden]{display:none}
 @media (max-width:720px){
 body{padding:.6rem;font-size:14px}
+.summary{gap:.25rem}.summary li{min-width:0;padding:.15rem .4rem}.summary li.zero{display:none}
+.summary .n{display:inline;font-size:1rem;margin-right:.25rem}
+.legend dl{grid-template-columns:1fr}.legend dd{margin:0 0 .3rem}
 table,tbody,tr,td{display:block;width:100%}
 thead tr{display:flex;flex-wrap:wrap;gap:.2rem .8rem}
 th{position:static;border:0;padding:.2rem 0}
 th.nosort{display:none}
 tbody tr{border:1px solid var(--line);border-radius:6px;margin:.6rem 0;padding:.3rem .5rem}
 td{border:0;padding:.15rem 0}
-td[data-label]::before{content:attr(data-label) ": ";color:var(--muted);font-size:.85em}
+#docs td::before{color:var(--muted);font-size:.85em}
+__LABELS__
 td.title,td.sym{min-width:0}td.links{white-space:normal}
 }
 @media print{
@@ -114,21 +148,44 @@ _JS = """
   var table = document.getElementById("docs");
   if (!table) { return; }
   var tbody = table.tBodies[0];
-  var rows = Array.prototype.slice.call(tbody.rows);
+  var more = document.getElementById("more");
+  // Rows past the first page wait, parsed but never laid out, in a <template>: a page of 10,000
+  // documents becomes interactive as fast as one of a few hundred. Filtering and sorting work
+  // on every row; only the first PAGE that match are in the table until "show all".
+  var rows = Array.prototype.slice.call(tbody.rows).concat(
+    more ? Array.prototype.slice.call(more.content.querySelectorAll("tr")) : []);
+  var stash = document.createDocumentFragment();
   var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
   var q = document.getElementById("q"), status = document.getElementById("status");
   var problems = document.getElementById("problems"), shown = document.getElementById("shown");
+  var all = document.getElementById("all");
+  var PAGE = 200, limit = PAGE, order = rows.slice(), matching = rows.slice(), texts = new Map();
   var sortCol = -1, sortDir = 1;
 
   function key(row, col) {
     var cell = row.cells[col];
-    return cell.getAttribute("data-v") || cell.textContent.trim().toLowerCase();
+    var first = cell.firstChild;  // the title or id itself, not the findings or notes under it
+    return cell.getAttribute("data-v") || (first ? first.textContent : "").trim().toLowerCase();
+  }
+  function text(row) {
+    var t = texts.get(row);
+    if (t === undefined) { t = row.textContent.toLowerCase(); texts.set(row, t); }
+    return t;
+  }
+  function place() {
+    while (tbody.firstChild) { stash.appendChild(tbody.firstChild); }
+    var n = Math.min(limit, matching.length);
+    for (var i = 0; i < n; i += 1) { matching[i].hidden = false; tbody.appendChild(matching[i]); }
+    shown.textContent = n === matching.length || matching.length === rows.length
+      ? n + " of " + rows.length + " documents shown"
+      : n + " of " + matching.length + " matching documents shown (" + rows.length + " in all)";
+    if (all) { all.hidden = n === matching.length; }
   }
   function sort(col, dir) {
     sortCol = col; sortDir = dir;
-    var order = rows.map(function (r, i) { return [key(r, col), i, r]; });
-    order.sort(function (a, b) { return a[0] < b[0] ? -dir : a[0] > b[0] ? dir : a[1] - b[1]; });
-    order.forEach(function (o) { tbody.appendChild(o[2]); });
+    var keyed = rows.map(function (r, i) { return [key(r, col), i, r]; });
+    keyed.sort(function (a, b) { return a[0] < b[0] ? -dir : a[0] > b[0] ? dir : a[1] - b[1]; });
+    order = keyed.map(function (o) { return o[2]; });
     heads.forEach(function (th, i) {
       if (th.querySelector("button")) {
         th.setAttribute("aria-sort", i === col ? (dir > 0 ? "ascending" : "descending") : "none");
@@ -136,15 +193,13 @@ _JS = """
     });
   }
   function filter() {
-    var needle = q.value.trim().toLowerCase(), want = status.value, only = problems.checked, n = 0;
-    rows.forEach(function (r) {
-      var show = (!want || r.getAttribute("data-status") === want) &&
+    var needle = q.value.trim().toLowerCase(), want = status.value, only = problems.checked;
+    matching = order.filter(function (r) {
+      return (!want || r.getAttribute("data-status") === want) &&
         (!only || r.getAttribute("data-problem") === "1") &&
-        (!needle || r.textContent.toLowerCase().indexOf(needle) >= 0);
-      r.hidden = !show;
-      if (show) { n += 1; }
+        (!needle || text(r).indexOf(needle) >= 0);
     });
-    shown.textContent = n + " of " + rows.length + " documents shown";
+    place();
   }
   function save() {
     var p = new URLSearchParams();
@@ -173,6 +228,7 @@ _JS = """
     if (b) {
       b.addEventListener("click", function () {
         sort(i, sortCol === i ? -sortDir : 1);
+        filter();
         save();
       });
     }
@@ -181,11 +237,18 @@ _JS = """
     el.addEventListener("input", function () { filter(); save(); });
     el.addEventListener("change", function () { filter(); save(); });
   });
+  if (all) { all.addEventListener("click", function () { limit = Infinity; place(); }); }
+  window.addEventListener("beforeprint", function () { limit = Infinity; place(); });
   window.addEventListener("hashchange", load);
   load();
   document.documentElement.setAttribute("data-ready", "1");
 }());
 """.strip()
+
+
+# On a phone each cell says what it is (rows become cards): one rule per column, not an attribute per cell.
+_CSS = _CSS.replace("__LABELS__", "".join(f'#docs td:nth-child({i})::before{{content:"{name}: "}}'
+                                          for i, name in enumerate(_COLUMNS, 1) if name != "Status"))
 
 
 def _sha256_source(text: str) -> str:
@@ -197,17 +260,33 @@ CSP = (f"default-src 'none'; style-src {_sha256_source(_CSS)}; script-src {_sha2
        "img-src data:; base-uri 'none'; form-action 'none'")
 
 
+#: Rows in the table when the page opens; the others are shown by filtering or "show every…".
+PAGE = 200
+
+
 def render(report: Report, *, color: bool = False, width: int | None = None, fail_on: str = "error",
            archive: str | os.PathLike[str] | None = None, output: str | os.PathLike[str] | None = None) -> str:
-    """The status page as one HTML document, ending with a newline.
+    """The status page as one HTML document, ending with a newline (see :func:`write`)."""
+    import io
 
-    `archive` (the archive folder) enables links to archived copies; their hrefs are relative to
-    the folder of `output` (the file the page is written to; None: the current directory).
+    stream = io.StringIO()
+    write(report, stream, archive=archive, output=output)
+    return stream.getvalue()
+
+
+def write(report: Report, stream: IO[str], *, archive: str | os.PathLike[str] | None = None,
+          output: str | os.PathLike[str] | None = None) -> None:
+    """Write the status page to ``stream`` a row at a time (memory stays flat at any size).
+
+    Heading: the manifests' title when they have one. Rows come problems first (errors, warnings,
+    never checked, the rest). `archive` (the archive folder) enables links to archived copies;
+    their hrefs are relative to the folder of `output` (the file the page is written to; None:
+    the current directory).
     """
     base = Path(output).absolute().parent if output is not None else Path.cwd()
-    rows = "\n".join(_row(doc, archive, base) for doc in report.documents)
-    title = f"linkwatch {clean(report.command)}: {clean(report.summary_line())}"
-    parts = [
+    heading = clean(report.title) or f"linkwatch {clean(report.command)}"
+    title = f"{heading}: {clean(report.summary_line())}"
+    head = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
@@ -222,21 +301,46 @@ def render(report: Report, *, color: bool = False, width: int | None = None, fai
         "</head>",
         "<body>",
         "<header>",
-        f"<h1>{_worst_badge(report)} linkwatch {_t(report.command)}</h1>",
+        f"<h1>{_worst_badge(report)} {_t(heading)}</h1>",
         f'<p class="facts">{_facts(report)}</p>',
         "</header>",
         _summary(report),
+        _legend(report),
         _controls(report),
         '<table id="docs">',
         "<thead><tr>" + "".join(_th(name) for name in _COLUMNS) + "</tr></thead>",
-        f"<tbody>\n{rows}\n</tbody>" if rows else "<tbody></tbody>",
-        "</table>",
+        "<tbody>",
+    ]
+    stream.write("\n".join(head) + "\n")
+    n = 0
+    for n, doc in enumerate(problems_first(report.documents), 1):
+        if n == PAGE + 1:  # the rest wait in a template (see _JS): parsed, never laid out until shown
+            stream.write('</tbody>\n</table>\n<template id="more">\n')
+        stream.write(_row(doc, archive, base) + "\n")
+    more = n > PAGE
+    tail = [
+        "</template>" if more else "</tbody>\n</table>",
+        f'<p><button type="button" id="all" hidden>Show every matching document</button></p>' if more else "",
         "" if report.documents else '<p class="muted">No documents.</p>',
         f"<script>{_JS}</script>",
         "</body>",
         "</html>",
     ]
-    return "\n".join(p for p in parts if p) + "\n"
+    stream.write("\n".join(p for p in tail if p) + "\n")
+
+
+def _legend(report: Report) -> str:
+    """What every status and every finding kind means (collapsed; statuses of this report first)."""
+    statuses = "".join(f'<dt><span class="badge t-{_tone(s)}">{_t(s)}</span></dt><dd>{_t(m)}</dd>'
+                       for s, m in STATUS_MEANING.items())
+    findings = "".join(f"<dt><code>{_t(k)}</code></dt><dd>{_t(m)}</dd>" for k, m in FINDING_MEANING.items())
+    severities = ('<dt><strong class="sev-error">error</strong></dt><dd>fails the run at --fail-on error</dd>'
+                  '<dt><strong class="sev-warning">warning</strong></dt><dd>fails it at --fail-on warning</dd>'
+                  '<dt><strong class="sev-info">info</strong></dt><dd>for the record</dd>')
+    return ('<details class="legend"><summary>What the statuses and findings mean</summary>'
+            f"<h2>Status (the document now)</h2><dl>{statuses}</dl>"
+            f"<h2>Findings (besides the status: drift since the last check, and more)</h2><dl>{findings}</dl>"
+            f"<h2>Severity</h2><dl>{severities}</dl></details>")
 
 
 # -- escaping -----------------------------------------------------------------------------------
@@ -343,9 +447,9 @@ def _row(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Path
         _td("Status", f'<span class="badge t-{_tone(doc.status)}">{_t(doc.status)}</span>', f"{status_rank}"),
         _td("Document", f'<code>{_t(doc.id)}</code><br><small title="{_a(doc.manifest)}">'
                         f"{_t(PurePosixPath(clean(doc.manifest).replace(chr(92), '/')).name)}:{_t(doc.line)}</small>",
-            clean(doc.id).lower()),
+            None),
         _td("Symbol", _symbol(doc), clean(doc.symbol).lower(), cls="sym"),
-        _td("Title", _title(doc) + _findings(doc), clean(doc.display_title).lower(), cls="title"),
+        _td("Title", _title(doc) + _findings(doc), cls="title"),
         _td("Lang", _t(doc.lang) if doc.lang else '<span class="muted">—</span>', clean(doc.lang).lower()),
         _td("Last change", _change(changed_at, changed_what), changed_at or ""),
         _td("Availability", _timeline(doc)),
@@ -356,7 +460,7 @@ def _row(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Path
 
 
 def _td(label: str, inner: str, sort_key: str | None = None, cls: str | None = None) -> str:
-    attrs = f' data-label="{label}"'
+    attrs = ""
     if cls:
         attrs += f' class="{cls}"'
     if sort_key is not None:
@@ -431,22 +535,29 @@ _MARK_W, _MARK_GAP, _MARK_H = 5, 2, 18
 
 
 def _timeline(doc: DocumentResult) -> str:
-    """One mark per observation, oldest left, coloured by status; hover/tap shows date and status."""
+    """One mark per observation, oldest left, coloured by status. A run of marks of one colour is
+    one dashed line (a 10,000-document page cannot afford an element per mark); the strip's title
+    says when each status change happened."""
     marks = _marks(doc)
     if not marks:
         return '<span class="muted">—</span>'
-    width = len(marks) * (_MARK_W + _MARK_GAP) - _MARK_GAP
-    rects = []
+    step = _MARK_W + _MARK_GAP
+    width = len(marks) * step - _MARK_GAP
+    runs: dict[str, list[str]] = {}
+    start = 0
     for i, m in enumerate(marks):
-        status = str(m.get("status", ""))
-        rects.append(f'<rect x="{i * (_MARK_W + _MARK_GAP)}" y="0" width="{_MARK_W}" height="{_MARK_H}" rx="1" '
-                     f'class="f-{_tone(status)}" data-status="{_a(status)}">'
-                     f"<title>{_t(_human_time(m.get('at')))}: {_t(status)}</title></rect>")
+        tone = _tone(str(m.get("status", "")))
+        if i + 1 == len(marks) or _tone(str(marks[i + 1].get("status", ""))) != tone:
+            runs.setdefault(tone, []).append(f"M{start * step} {_MARK_H // 2}h{(i + 1 - start) * step - _MARK_GAP}")
+            start = i + 1
     ok = sum(1 for m in marks if m.get("status") == "ok")
     label = f"availability over the last {len(marks)} checks: {ok} ok, {len(marks) - ok} not ok"
-    return (f'<svg class="tl" width="{width}" height="{_MARK_H}" viewBox="0 0 {width} {_MARK_H}" role="img" '
-            f'aria-label="{_a(label)}">{"".join(rects)}</svg>'
-            f"<small>{ok}/{len(marks)} ok</small>")
+    changes = [f"{_human_time(m.get('at'))}: {m.get('status', '')}" for i, m in enumerate(marks)
+               if i == 0 or m.get("status") != marks[i - 1].get("status")]
+    drawn = "".join(f'<path class="s-{tone}" d="{"".join(d)}"/>' for tone, d in runs.items())
+    # The title is the strip's accessible name too; the height comes from CSS, the width from the viewBox.
+    return (f'<svg class="tl" viewBox="0 0 {width} {_MARK_H}"><title>{_t(label + ". " + "; ".join(changes))}</title>'
+            f"{drawn}</svg><small>{ok}/{len(marks)} ok</small>")
 
 
 def _links(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Path) -> str:
@@ -459,11 +570,11 @@ def _links(doc: DocumentResult, archive: str | os.PathLike[str] | None, base: Pa
             robust = f' data-versionurl="{_a(archived)}"'
             if doc.archived_at:
                 robust += f' data-versiondate="{_a(doc.archived_at)}"'
-        links.append(f'<a class="orig" href="{_a(url)}" rel="noopener noreferrer nofollow"{robust}>original</a>')
+        links.append(f'<a class="orig" href="{_a(url)}" rel="nofollow"{robust}>original</a>')
     elif url:
         links.append(f"<code>{_t(url)}</code>")
     if doc.final_url and clean(doc.final_url) != url and re.match(r"(?i)https?://", clean(doc.final_url)):
-        links.append(f'<a href="{_a(doc.final_url)}" rel="noopener noreferrer nofollow">final URL</a>')
+        links.append(f'<a href="{_a(doc.final_url)}" rel="nofollow">final URL</a>')
     if archived:
         name = _SAFE_NAME.sub("_", clean(doc.id)) or "document"
         suffix = ".pdf" if doc.kind == "pdf" else ".html"
