@@ -7,7 +7,7 @@ public contract described by ``docs/report-schema.json`` and ``docs/report.md``;
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -48,17 +48,24 @@ def max_severity(severities: list[str | None]) -> str | None:
 def concern(doc: DocumentResult) -> int:
     """Where a document goes when problems come first: 0 an error, 1 a warning, 2 never checked,
     3 the rest (fine, or info only). Formats sort by it, stably, so manifest order holds within."""
-    worst = doc.worst_severity()
+    return _concern(doc.status, doc.worst_severity())
+
+
+def _concern(status: str, worst: str | None) -> int:
     if worst == "error":
         return 0
     if worst == "warning":
         return 1
-    return 2 if doc.status == UNCHECKED else 3
+    return 2 if status == UNCHECKED else 3
 
 
-def problems_first(documents: list[DocumentResult]) -> list[DocumentResult]:
-    """``documents`` errors first, then warnings, then never checked, then the rest (stable)."""
-    return sorted(documents, key=concern)
+def problems_first(documents: Sequence[DocumentResult]) -> Iterator[DocumentResult]:
+    """``documents`` errors first, then warnings, then never checked, then the rest (stable), one
+    at a time: the order comes from each document's status and worst severity (a spool's summary
+    in memory), and each document is read when its turn comes, so memory stays flat."""
+    ranks = [_concern(status, worst) for status, _severities, worst in _briefs(documents)]
+    for i in sorted(range(len(ranks)), key=ranks.__getitem__):
+        yield documents[i]
 
 
 def finding_to_dict(finding: Finding) -> dict[str, str]:

@@ -118,18 +118,22 @@ def render(report: Report, *, color: bool = False, width: int | None = None,
     `problems_only` (``--quiet``) lists only documents with a warning or an error.
     """
     head = [_heading(report), "", _counts(report)]
-    shown = [d for d in problems_first(report.documents) if not problems_only or concern(d) <= 1]
     budget = (limit if limit is not None else float("inf")) - _size(head) - _NOTE_RESERVE
     rows: list[str] = []
     findings: list[str] = []
-    for doc in shown:
-        row, found = _row(doc, report.archive), _doc_findings(doc, report.archive)
-        cost = _size([row, *found])
-        if cost > budget:
-            break
-        budget -= cost
-        rows.append(row)
-        findings += found
+    left_out: dict[str, int] = {}  # status → documents not listed (the size limit was reached)
+    for doc in problems_first(report.documents):
+        if problems_only and concern(doc) > 1:
+            continue
+        if not left_out:
+            row, found = _row(doc, report.archive), _doc_findings(doc, report.archive)
+            cost = _size([row, *found])
+            if cost <= budget:
+                budget -= cost
+                rows.append(row)
+                findings += found
+                continue
+        left_out[doc.status] = left_out.get(doc.status, 0) + 1
     parts = [*head, ""]
     if rows:
         parts += [_TABLE_HEAD, _TABLE_ALIGN, *rows]
@@ -137,7 +141,6 @@ def render(report: Report, *, color: bool = False, width: int | None = None,
         parts.append("_No documents._")
     if findings:
         parts += ["", "### Findings", "", *findings]
-    left_out = shown[len(rows):]
     if left_out:
         parts += ["", _left_out_note(left_out)]
     return "\n".join(parts) + "\n"
@@ -165,13 +168,10 @@ def _counts(report: Report) -> str:
     ])
 
 
-def _left_out_note(left_out: list[DocumentResult]) -> str:
+def _left_out_note(by_status: dict[str, int]) -> str:
     """What was not listed, counted by status: the summary's size limit left no room for them."""
-    by_status: dict[str, int] = {}
-    for doc in left_out:
-        by_status[doc.status] = by_status.get(doc.status, 0) + 1
     counted = ", ".join(f"{n:,} {md(s)}" for s, n in by_status.items())
-    n = len(left_out)
+    n = sum(by_status.values())
     return (f"> **{n:,} more document{'s' if n != 1 else ''} not listed here** ({counted}): a job summary "
             "must stay under GitHub's 1 MiB limit, and problems were listed first. Every document is in the "
             "full report (`--format json`, `html` or `junit`).")
