@@ -36,7 +36,7 @@ def test_user_agent_option_and_per_host_header(server: LocalServer, urls: dict[s
     path = _manifest(tmp_path / "m.toml", {"res-a": urls["res-a"]})
     assert main(["check", str(path), "--archive", str(tmp_path / "a"), "--user-agent", "our-checker/2.0", *FAST]) == 0
     assert server.requests("/keep/a.pdf")[-1].headers["user-agent"] == "our-checker/2.0"
-    host = urls["res-a"].split("/")[2].split(":")[0]
+    host = urls["res-a"].split("/")[2]  # host:port: a bare host means its scheme's default port
     per_host = f'[hosts."{host}"]\nheaders = {{ User-Agent = "special-for-this-host" }}\n\n'
     path = _manifest(tmp_path / "h.toml", {"res-a": urls["res-a"]}, head=per_host)
     assert main(["check", str(path), "--archive", str(tmp_path / "b"), "--user-agent", "our-checker/2.0", *FAST]) == 0
