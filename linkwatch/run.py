@@ -172,6 +172,10 @@ class RunOptions(TypedDict, total=False):
     user_agent: str | None
     include: tuple[str, ...]
     exclude: tuple[str, ...]
+    max_time: float | None
+    max_document_time: float | None
+    allow_internal_redirects: bool
+    internal_networks: tuple[str, ...] | None
 
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:

@@ -89,7 +89,7 @@ def test_config_file_found_by_convention(server: LocalServer, urls: dict[str, st
     capsys.readouterr()
     (repo / "linkwatch.toml").write_text("per-host = 0\n", encoding="utf-8")
     assert main(["check", "x.toml"]) == 2
-    assert "linkwatch.toml: per-host: must be at least 1" in capsys.readouterr().err
+    assert "(--per-host): must be at least 1" in capsys.readouterr().err  # checked as if typed
     (repo / "linkwatch.toml").write_text('colour = "blue"\n', encoding="utf-8")
     assert main(["status"]) == 2 and "colour: not an option" in capsys.readouterr().err
 
