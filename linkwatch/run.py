@@ -176,6 +176,10 @@ class RunOptions(TypedDict, total=False):
     max_document_time: float | None
     allow_internal_redirects: bool
     internal_networks: tuple[str, ...] | None
+    shard_by: str
+    index: str | None
+    store: str | None
+    campaign: str | None
 
 
 def execute(manifest_paths: list[str], options: Options, command: str = "check") -> Report:
