@@ -27,15 +27,16 @@ output() {  # output NAME VALUE: a step output (one line)
 manifests=(${MANIFESTS:-manifests/*.toml})
 
 run_lint() {
-    linkwatch lint --format github "${manifests[@]}"
+    linkwatch lint --format github -- "${manifests[@]}"  # after --: a file named --x.toml is a file
 }
 
 run_check() {
     mkdir -p "${OUTPUT_DIR:-linkwatch-report}"
     local -a extra
-    read -r -a extra <<< "${ARGS:-}"
-    linkwatch "${COMMAND:-check}" "${manifests[@]}" --archive "${ARCHIVE:-archive}" \
-        --format json --output "$report" --fail-on never "${extra[@]}"
+    # Every line of the input (a YAML block scalar spreads options over lines), split on whitespace.
+    read -r -d '' -a extra <<< "${ARGS:-}"
+    linkwatch "${COMMAND:-check}" --archive "${ARCHIVE:-archive}" \
+        --format json --output "$report" --fail-on never "${extra[@]}" -- "${manifests[@]}"
     local code=$?
     [ -f "$report" ] && output report "$report"
     # 1 (findings) is decided by the verdict step after the reports are written; 2 (bad manifest,

@@ -162,3 +162,19 @@ def test_action_stops_on_a_bad_manifest_with_annotations(tmp_path: Path) -> None
     lint = _step("lint", {"MANIFESTS": "m.toml"}, tmp_path)
     assert lint.returncode == 2 and lint.stdout.startswith("::error file=m.toml,line=2,")
     assert _step("check", {"MANIFESTS": "m.toml", "OUTPUT_DIR": "out"}, tmp_path).returncode == 2
+
+
+def test_action_reads_every_line_of_args_and_a_manifest_named_like_an_option_stays_a_file(
+        server: LocalServer, tmp_path: Path) -> None:
+    pdf = Content.file(PDFS / "A_RES_78_323.en.pdf", "application/pdf")
+    (tmp_path / "--fail-on=never.toml").write_text(
+        f'[[document]]\nid = "fine"\nurl = "{server.route("/f.pdf", pdf)}"\n', encoding="utf-8")
+    env = {"MANIFESTS": "--fail-on=never.toml", "OUTPUT_DIR": "out",
+           # a YAML block scalar: options on several lines, the last one a limit that must apply
+           "ARGS": "--retries 0\n--min-interval 0\n--timeout 5\n--exclude fine\n"}
+    assert _step("lint", env, tmp_path).returncode == 0
+    check = _step("check", env, tmp_path)
+    assert check.returncode == 0, check.stderr
+    report = json.loads((tmp_path / "out" / "linkwatch.json").read_text())
+    assert report["manifests"] == ["--fail-on=never.toml"]  # read as a manifest, not as an option
+    assert [d["id"] for d in report["documents"]] == []  # --exclude from the last line applied
