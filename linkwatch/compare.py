@@ -171,6 +171,17 @@ def _content_status(doc: Document, obs: Observation) -> tuple[str, str]:
     return "ok", ""
 
 
+def still_cited(doc: Document, inspection: Inspection | None) -> bool:
+    """Whether a version judged ``ok`` then is still the document ``doc`` cites now: its page 1
+    shows the cited symbol (in the cited language). A manifest may keep an id and change what it
+    cites; a version verified against the old citation must not be presented under the new one."""
+    if not doc.symbols or inspection is None or not inspection.symbols:
+        return True  # nothing to hold it against (a page, a symbol-less entry)
+    if not _symbols_match(doc.symbols, inspection.symbols):
+        return False
+    return not (doc.lang and inspection.lang and inspection.lang != doc.lang)
+
+
 def superseded(doc: Document, obs: Observation, previous: Observation | None) -> Finding | None:
     """A ``superseded`` finding when page 1 shows a later edition of the cited document: its symbol
     differs only by a later session or year (:func:`linkwatch.un.symbols.is_successor`) and its title

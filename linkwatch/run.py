@@ -613,7 +613,7 @@ def to_result(doc: Document, obs: Observation, findings: list[Finding],
               previous: Observation | None, index: Index) -> DocumentResult:
     """One report line from a document and its judged observation (recorded in ``index``)."""
     ins = obs.inspection
-    kept = index.latest_archived(doc.id)
+    kept = index.latest_archived(doc.id, doc)
     return DocumentResult(
         id=doc.id, manifest=doc.manifest, line=doc.line, kind=doc.kind, expected_symbols=list(doc.symbols),
         expected_title=doc.title, url=obs.url, status=obs.status or "unverified", severity=worst(findings),

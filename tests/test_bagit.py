@@ -242,3 +242,26 @@ def test_export_warc_is_dispatched_to_the_warc_writer(archived: tuple[Path, Path
     assert main(["export", "warc", str(dest), "--archive", str(archive)]) == 0
     assert dest.read_bytes()[:2] == b"\x1f\x8b"  # gzip: a WARC file was written
     assert main(["export", "warc", str(tmp_path / "x.warc.gz"), "--all-versions", "--archive", str(archive)]) == 2
+
+
+def test_a_version_verified_for_another_citation_is_not_presented_under_the_new_one(
+        server: LocalServer, tmp_path: Path) -> None:
+    """A manifest keeps the id and changes the symbol it cites: the kept A/RES/78/323 is not the new citation."""
+    url = server.route("/res.pdf", Content.file(PDFS / "A_RES_78_323.en.pdf", "application/pdf"))
+    manifest = tmp_path / "m.toml"
+    manifest.write_text(f'[[document]]\nid = "res"\nsymbol = "A/RES/78/323"\nurl = "{url}"\n', encoding="utf-8")
+    archive = tmp_path / "archive"
+    linkwatch.archive(manifest, archive=archive, **FAST)
+    manifest.write_text(f'[[document]]\nid = "res"\nsymbol = "S/RES/9999 (2030)"\nurl = "{url}"\n', encoding="utf-8")
+    bag_path = tmp_path / "bag"
+    try:
+        linkwatch.export_bagit(bag_path, manifest=manifest, archive=archive, evidence=True)
+    except ExportRefused:
+        pass  # nothing to present as the cited document: refused is right too
+    else:
+        files = bagit.Bag(str(bag_path)).payload_entries()
+        assert files and all(f.startswith("data/evidence/") for f in files), files
+    assert linkwatch.export_warc(tmp_path / "x.warc.gz", manifest=manifest, archive=archive) == 0
+    report = linkwatch.check(manifest, archive=archive, **FAST)  # the new citation judged: and no archived copy
+    [doc] = report.documents
+    assert doc.status == "wrong-document" and doc.archived_path is None

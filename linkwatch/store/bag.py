@@ -48,6 +48,7 @@ from pathlib import Path
 import bagit
 
 from .. import __version__
+from ..compare import still_cited
 from .blobs import BlobStore
 from .fixity import Tampered, copy_verified
 from .index import Event, Index
@@ -183,7 +184,9 @@ def archived_versions(index: Index, doc: Document, all_versions: bool, evidence:
             first.setdefault(obs.sha256, obs)
             last[obs.sha256] = obs.observed_at
             if status.get(obs.sha256) != "ok":
-                status[obs.sha256] = obs.status or "unverified"
+                # ok then, and still the document cited now (the manifest may cite another symbol under this id)
+                judged = obs.status or "unverified"
+                status[obs.sha256] = "wrong-document" if judged == "ok" and not still_cited(doc, obs.inspection) else judged
     versions = []
     for sha256, obs in first.items():
         row = index.snapshot(sha256)
@@ -192,7 +195,7 @@ def archived_versions(index: Index, doc: Document, all_versions: bool, evidence:
                                     row["content_type"], status[sha256]))
     cited = [v for v in versions if v.cited]
     if not all_versions:
-        latest = index.latest_archived(doc.id)
+        latest = index.latest_archived(doc.id, doc)
         cited = [v for v in cited if latest and v.sha256 == latest[0]]
     return cited + ([v for v in versions if not v.cited] if evidence else [])
 

@@ -552,10 +552,10 @@ class Index:
         return {run_id: started for run_id, started in
                 self.db.execute("SELECT id, started_at FROM runs WHERE command = 'archive'")}
 
-    def latest_archived_observation(self, doc_id: str) -> Observation | None:
+    def latest_archived_observation(self, doc_id: str, cited: Document | None = None) -> Observation | None:
         """The observation that fetched the newest kept version of a document judged ``ok`` (its real
         response, not a 304 that confirmed it): the version presented as the cited document."""
-        kept = self.latest_archived(doc_id)
+        kept = self.latest_archived(doc_id, cited)
         if kept is None:
             return None
         row = self.db.execute(
@@ -563,19 +563,26 @@ class Index:
             "ORDER BY status = 'ok' DESC, id DESC LIMIT 1", (doc_id, kept[0])).fetchone()
         return _observation(row, share=self._shared) if row else None
 
-    def latest_archived(self, doc_id: str) -> tuple[str, str] | None:
-        """(sha256, observed_at) of the newest kept version of a document that was judged ``ok``.
+    def latest_archived(self, doc_id: str, cited: Document | None = None) -> tuple[str, str] | None:
+        """(sha256, observed_at) of the newest kept version of a document that was judged ``ok`` —
+        and, given ``cited`` (the document as the manifest cites it now), whose page 1 still shows
+        that citation (:func:`linkwatch.compare.still_cited`).
 
         Only such a version is ever presented as the cited document (the "archived copy", Robust
         Links, export names): a kept placeholder, translation or other edition is evidence of what
         the URL served, never the document cited."""
+        from ..compare import still_cited
+
         # EXISTS is evaluated once: an archive that keeps no bytes answers without reading the history.
-        row = self.db.execute(
-            """SELECT o.sha256, o.observed_at FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
+        rows = self.db.execute(
+            """SELECT o.sha256, o.observed_at, o.inspection FROM observations o JOIN snapshots s ON s.sha256 = o.sha256
                WHERE o.document_id = ? AND o.status = 'ok' AND EXISTS (SELECT 1 FROM snapshots)
-               ORDER BY o.id DESC LIMIT 1""",
-            (doc_id,)).fetchone()
-        return (row[0], row[1]) if row else None
+               ORDER BY o.id DESC""",
+            (doc_id,))
+        for sha256, observed_at, inspection in rows:
+            if cited is None or still_cited(cited, _inspection(inspection)):
+                return sha256, observed_at
+        return None
 
     def last_good(self, doc_id: str) -> tuple[str | None, str | None]:
         """(when the document was last seen ``ok``, sha256 of the newest kept version seen ``ok`` —
@@ -674,11 +681,15 @@ class _Shared:
         return found
 
 
+def _inspection(stored: str | None) -> Inspection | None:
+    return Inspection(**_known(Inspection, json.loads(stored))) if stored else None
+
+
 def _observation(r: sqlite3.Row, light: bool = False, share: Callable[[str | None], str | None] = lambda v: v
                  ) -> Observation:
     """An observation from its row; ``light``: a row of ``_LIGHT_SELECT`` (headers left empty)."""
     r = dict(zip(r.keys(), r, strict=True))  # type: ignore[assignment]  # Row["name"] scans the column names
-    inspection = Inspection(**_known(Inspection, json.loads(r["inspection"]))) if r["inspection"] else None
+    inspection = _inspection(r["inspection"])
     redirects = r["redirects"]
     return Observation(
         id=r["id"], run_id=r["run_id"], document_id=r["document_id"], url=r["url"], observed_at=r["observed_at"],

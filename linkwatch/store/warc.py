@@ -433,7 +433,7 @@ def write_export(fh: IO[bytes], filename: str, index: Index, blobs: BlobStore,
     log = WarcLog(fh, filename)
     written = []
     for doc in documents:
-        obs = index.latest_archived_observation(doc.id)
+        obs = index.latest_archived_observation(doc.id, doc)
         if obs is None or not obs.sha256:
             continue
         meta = {"document": doc.id, "symbols": list(doc.symbols), "cited_title": doc.title, "lang": doc.lang,
