@@ -148,7 +148,10 @@ _NUMBERED_RE = re.compile(rf"({'|'.join(sorted(NUMBERED_TYPES))})\.(\d+[A-Z]?)",
 # A parenthesised part at the end: after a space (``(2025)``, ``(Part I)``), or glued to a number
 # (``1625(XVI)``); ``EX(70)`` is a session, glued to letters. Modifiers may follow the part or sit
 # inside its parentheses (``(Part I)/Add.1``, ``(Part I/Add.1)``): they are the document's modifiers.
-_MODS_TEXT = r"(?:\s*/\s*(?:[A-Za-z]\s*)+\.\s*(?:\d\s*)+)*"  # spacing tolerated, as everywhere
+# Only the modifiers themselves (spacing and case tolerated, as everywhere): "/L.1" after "(70)" is
+# the rest of TD/B/EX (70)/L.1 written with a space, not an addendum of a part.
+_MOD_WORDS = "|".join(r"\s*".join(word) for word in ("Add", "Corr", "Rev", "Amend"))
+_MODS_TEXT = rf"(?:\s*/\s*(?i:{_MOD_WORDS})\s*\.\s*(?:\d\s*)+)*"
 _TRAILING_PART = re.compile(
     rf"^(?P<body>.*?)(?:\s+|(?<=\d))\((?P<part>[A-Za-z0-9.\u00c0-\u017f ]+?)(?P<inner>{_MODS_TEXT})\)"
     rf"(?P<after>{_MODS_TEXT})\s*$", re.DOTALL)
@@ -353,6 +356,12 @@ def key(symbol: str) -> str:
 def _without_sc_year(k: str) -> str:
     m = _SC_YEAR.match(k)
     return m.group(1) if m else k
+
+
+def loose_key(symbol: str) -> str:
+    """:func:`key` without a Security Council resolution's year: symbols that :func:`same`
+    equates share it (an index keyed by it finds every candidate for :func:`same`)."""
+    return _without_sc_year(key(symbol))
 
 
 def same(a: str, b: str) -> bool:
