@@ -268,18 +268,18 @@ def _items(masked: str, continuation: bool) -> list[_Item]:
 
 def find_references(text: str, continuation: bool = True) -> list[Reference]:
     """Every document cited in ``text`` (Markdown, plain text, or text from HTML), merged."""
-    return read_references(text, continuation=continuation)[0]
+    return read_references(normalise_text(text), continuation=continuation)[0]
 
 
 def read_references(text: str, own: list[str] | None = None, pages: list[tuple[int, int]] | None = None,
                     continuation: bool | None = None) -> tuple[list[Reference], list[Unlisted]]:
-    """(references, what was cited by number but not listed) of a source's text.
+    """(references, what was cited by number but not listed) of a source's text, already through
+    :func:`normalise_text` (:func:`discover` and :func:`find_references` do that once).
 
     ``pages`` (offset, page number) marks a PDF's running text (:func:`pdf_flow`): there each line
     is an item, a URL is the one cited for a symbol only when it names that symbol, and titles are
     not read from prose. Otherwise list items go on over their continuation lines (Markdown)."""
     prose = pages is not None
-    text = normalise_text(text)  # idempotent: a PDF's text was normalised before its pages were marked
     masked = _mask(text)
     plain = _URL_TOKEN_RE.sub(lambda m: " " * len(m.group(0)), masked.text)
     found = citations.find_citations(plain, citations.Context(own=tuple(own or ())))
@@ -464,7 +464,7 @@ class _Collected:
     def _find(self, new: Reference) -> int | None:
         candidates: set[int] = set()
         for sym in new.symbols:
-            for i in self._by_symbol.get(_symbol_slot(sym), ()):
+            for i in self._by_symbol.get(unsymbols.loose_key(sym), ()):
                 if any(unsymbols.same(sym, b) for b in self.refs[i].symbols):
                     candidates.add(i)
         if new.url:
@@ -474,18 +474,13 @@ class _Collected:
 
     def _index(self, at: int, ref: Reference) -> None:
         for sym in ref.symbols:
-            slots = self._by_symbol.setdefault(_symbol_slot(sym), [])
+            slots = self._by_symbol.setdefault(unsymbols.loose_key(sym), [])
             if at not in slots:
                 slots.append(at)
         if ref.url:
             slots = self._by_url.setdefault(ref.url, [])
             if at not in slots:
                 slots.append(at)
-
-
-def _symbol_slot(symbol: str) -> str:
-    # unsymbols.same ignores an SC resolution's year when one side has none: both land in one slot.
-    return re.sub(r"\(\d{4}\)$", "", unsymbols.key(symbol))
 
 
 # --------------------------------------------------------------------------- TOML
